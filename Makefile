@@ -1,0 +1,102 @@
+# hv: build, run and test. `make` builds build/hv.elf and build/hv.iso.
+# `make run` boots it (tools/hvrun), `make test` runs every test. Set-up is automatic (tools/deps).
+
+BUILD   := build
+CC      := gcc
+NASM    := nasm
+LD      := ld
+HOST_CC := gcc
+
+DEPS_STAMP := $(BUILD)/.deps-ok
+
+# ---- hv itself (freestanding, general registers only) ----
+KCFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -ffreestanding -fno-pie -fno-pic \
+           -mno-red-zone -mgeneral-regs-only -mcmodel=small -fno-stack-protector \
+           -fno-omit-frame-pointer -fno-strict-aliasing -fno-common -nostdinc \
+           -isystem $(shell $(CC) -print-file-name=include) -I. -MMD -MP
+KASFLAGS := -f elf64 -g -F dwarf -I.
+KLDFLAGS := -nostdlib -static -z max-page-size=0x1000 --no-warn-rwx-segments -z noexecstack -T link.ld
+
+KDIRS   := boot kernel mm vmx drivers
+KCSRC   := $(foreach d,$(KDIRS),$(wildcard $(d)/*.c))
+KASRC   := $(foreach d,$(KDIRS),$(wildcard $(d)/*.asm))
+KOBJ    := $(KASRC:%.asm=$(BUILD)/k/%.o) $(KCSRC:%.c=$(BUILD)/k/%.o)
+
+.PHONY: all deps run test unit e2e clean format lint guests
+all: $(BUILD)/hv.iso
+
+deps: $(DEPS_STAMP)
+$(DEPS_STAMP): tools/deps
+	@tools/deps
+	@mkdir -p $(BUILD) && touch $@
+
+$(BUILD)/k/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	@echo "  CC $<"; $(CC) $(KCFLAGS) -c $< -o $@
+
+$(BUILD)/k/%.o: %.asm | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(NASM) $(KASFLAGS) -MD $(@:.o=.d) $< -o $@
+
+$(BUILD)/hv.elf: $(KOBJ) link.ld
+	$(LD) $(KLDFLAGS) -o $@ $(KOBJ)
+
+include guests/guests.mk
+
+$(BUILD)/hv.iso: $(BUILD)/hv.elf grub.cfg $(GUEST_BINS)
+	@rm -rf $(BUILD)/iso && mkdir -p $(BUILD)/iso/boot/grub
+	cp $(BUILD)/hv.elf $(BUILD)/iso/boot/hv.elf
+	cp grub.cfg $(BUILD)/iso/boot/grub/grub.cfg
+	$(if $(GUEST_BINS),cp $(GUEST_BINS) $(BUILD)/iso/boot/)
+	grub-mkrescue -o $@ $(BUILD)/iso >$(BUILD)/grub-mkrescue.log 2>&1 || \
+	    (cat $(BUILD)/grub-mkrescue.log; exit 1)
+
+run: all
+	tools/hvrun
+
+# ---- host unit tests (cmocka, with ASan+UBSan) ----
+# Every hv C file except the hardware layer (*_hw.c), kmain and the string routines
+# builds into a host library; tests/unit/test_*.c link against it and the fakes.
+HOST_EXCLUDE := kernel/main.c kernel/string.c $(filter %_hw.c,$(KCSRC))
+HOST_SRC  := $(filter-out $(HOST_EXCLUDE),$(KCSRC))
+HCFLAGS   := -std=c11 -O1 -g -Wall -Wextra -Werror -I. -DHV_HOST_TEST -fno-omit-frame-pointer \
+             -fsanitize=address,undefined -fno-sanitize-recover=all -MMD -MP
+HOST_OBJ  := $(HOST_SRC:%.c=$(BUILD)/host/%.o)
+FAKE_SRC  := $(wildcard tests/unit/fake_*.c)
+FAKE_OBJ  := $(FAKE_SRC:%.c=$(BUILD)/host/%.o)
+UNIT_SRC  := $(wildcard tests/unit/test_*.c)
+UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/host/%)
+
+$(BUILD)/host/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	@echo "  HOSTCC $<"; $(HOST_CC) $(HCFLAGS) -c $< -o $@
+
+$(BUILD)/host/libhv.a: $(HOST_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/host/libfake.a: $(FAKE_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/host/test_%: $(BUILD)/host/tests/unit/test_%.o $(BUILD)/host/libfake.a $(BUILD)/host/libhv.a
+	$(HOST_CC) $(HCFLAGS) -o $@ $< $(BUILD)/host/libfake.a $(BUILD)/host/libhv.a \
+	    $(BUILD)/host/libfake.a -lcmocka
+
+unit: $(UNIT_BIN)
+	@fail=0; for t in $(UNIT_BIN); do \
+	    echo "== $$t"; $$t || fail=1; done; \
+	exit $$fail
+
+e2e: all guests
+	tests/e2e/run
+
+test: unit e2e
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

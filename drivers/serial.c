@@ -1,0 +1,66 @@
+/* Polled 16550 driver for hv's console. */
+#include "drivers/serial.h"
+#include "drivers/uart16550.h"
+#include "kernel/hw.h"
+#include "kernel/string.h"
+
+#define SERIAL_BAUD         115200
+#define SERIAL_SCRATCH_TEST 0x5A
+/* Bounded wait for the transmitter: a UART that stops draining must not hang hv. */
+#define SERIAL_TX_SPINS 100000
+
+bool serial_init(struct serial *s, uint16_t base)
+{
+    s->base = base;
+    /* A missing UART floats the bus: the scratch register will not hold a value. */
+    hw_outb(base + UART_SCR, SERIAL_SCRATCH_TEST);
+    s->present = hw_inb(base + UART_SCR) == SERIAL_SCRATCH_TEST;
+    if (!s->present)
+        return false;
+    hw_outb(base + UART_IER, 0);
+    hw_outb(base + UART_LCR, UART_LCR_DLAB);
+    hw_outb(base + UART_DLL, UART_BAUD_DIVISOR(SERIAL_BAUD) & 0xFF);
+    hw_outb(base + UART_DLM, UART_BAUD_DIVISOR(SERIAL_BAUD) >> 8);
+    hw_outb(base + UART_LCR, UART_LCR_8N1);
+    hw_outb(base + UART_FCR, UART_FCR_ENABLE_CLEAR);
+    hw_outb(base + UART_MCR, UART_MCR_DTR_RTS_OUT2);
+    return true;
+}
+
+static void serial_putc(const struct serial *s, char c)
+{
+    for (int i = 0; i < SERIAL_TX_SPINS; i++) {
+        if (hw_inb(s->base + UART_LSR) & UART_LSR_THR_EMPTY)
+            break;
+        hw_pause();
+    }
+    hw_outb(s->base + UART_THR, (uint8_t)c);
+}
+
+void serial_write(const struct serial *s, const char *buf, size_t len)
+{
+    if (!s->present)
+        return;
+    for (size_t i = 0; i < len; i++) {
+        if (buf[i] == '\n')
+            serial_putc(s, '\r');
+        serial_putc(s, buf[i]);
+    }
+}
+
+uint16_t serial_port_by_name(const char *name)
+{
+    static const struct {
+        const char *name;
+        uint16_t base;
+    } ports[] = {
+        {"com1", UART_COM1_BASE},
+        {"com2", UART_COM2_BASE},
+        {"com3", UART_COM3_BASE},
+        {"com4", UART_COM4_BASE},
+    };
+    for (size_t i = 0; i < sizeof(ports) / sizeof(ports[0]); i++)
+        if (!strcmp(name, ports[i].name))
+            return ports[i].base;
+    return 0;
+}

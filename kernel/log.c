@@ -1,0 +1,66 @@
+#include "kernel/log.h"
+#include "kernel/console.h"
+#include "kernel/fmt.h"
+#include "kernel/hw.h"
+#include "kernel/percpu.h"
+#include "kernel/spinlock.h"
+
+#define LOG_LINE_MAX 320
+
+static enum log_level current_level = LOG_INFO;
+static struct spinlock log_lock;
+
+void log_set_level(enum log_level level)
+{
+    current_level = level;
+}
+
+enum log_level log_get_level(void)
+{
+    return current_level;
+}
+
+static void emit(char *line, int len)
+{
+    if (len > LOG_LINE_MAX - 2)
+        len = LOG_LINE_MAX - 2; /* truncated lines still end with a newline */
+    line[len++] = '\n';
+    spin_lock(&log_lock);
+    console_write(line, (size_t)len);
+    spin_unlock(&log_lock);
+}
+
+void log_vprintf(enum log_level level, const char *fmt, va_list ap)
+{
+    char line[LOG_LINE_MAX];
+    if (level > current_level)
+        return;
+    int n = fmt_snprintf(line, sizeof(line), "[c%u t%llu] ", cpu_id(),
+                         (unsigned long long)hw_rdtsc());
+    n += fmt_vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+    emit(line, n);
+}
+
+void log_printf(enum log_level level, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    log_vprintf(level, fmt, ap);
+    va_end(ap);
+}
+
+void log_contract(const char *fmt, ...)
+{
+    char line[LOG_LINE_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = fmt_vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    emit(line, n);
+}
+
+/* After a fault inside the console, panic must still be able to print. */
+void log_break_lock(void)
+{
+    spin_unlock(&log_lock);
+}

@@ -1,0 +1,110 @@
+#include "kernel/percpu.h"
+#include "kernel/hw.h"
+#include "kernel/msr.h"
+#include "kernel/string.h"
+#include "kernel/trap.h"
+#include "kernel/x86.h"
+
+#define GDT_CODE64     0x00AF9A000000FFFFull /* present, DPL0, exec/read, L=1 */
+#define GDT_DATA       0x00CF92000000FFFFull /* present, DPL0, read/write */
+#define TSS_TYPE_AVAIL 0x89ull               /* present, 64-bit TSS available */
+#define MAX_GUARDS     (MAX_CPUS * (IST_COUNT + 2))
+
+static struct percpu bsp;
+static bool percpu_ready;
+/* Each IST stack sits above its own guard page. */
+static uint8_t bsp_ist[IST_COUNT][PAGE_SIZE + IST_STACK_SIZE] __attribute__((aligned(PAGE_SIZE)));
+
+struct stack_guard {
+    uintptr_t va;
+    const char *name;
+};
+static struct stack_guard guards[MAX_GUARDS];
+static int guard_count;
+
+void stack_guard_register(uintptr_t va, const char *stack_name)
+{
+    if (guard_count < MAX_GUARDS)
+        guards[guard_count++] = (struct stack_guard){va & ~(PAGE_SIZE - 1), stack_name};
+}
+
+const char *stack_guard_find(uintptr_t va)
+{
+    for (int i = 0; i < guard_count; i++)
+        if (va - guards[i].va < PAGE_SIZE)
+            return guards[i].name;
+    return 0;
+}
+
+int stack_guard_count(void)
+{
+    return guard_count;
+}
+
+uintptr_t stack_guard_at(int i)
+{
+    return guards[i].va;
+}
+
+static void gdt_set_tss(uint64_t *gdt, const struct tss64 *tss)
+{
+    uint64_t base = (uintptr_t)tss, limit = sizeof(*tss) - 1;
+    gdt[SEL_TSS / 8] = (limit & 0xFFFF) | ((base & 0xFFFFFF) << 16) | (TSS_TYPE_AVAIL << 40) |
+                       (((limit >> 16) & 0xF) << 48) | (((base >> 24) & 0xFF) << 56);
+    gdt[SEL_TSS / 8 + 1] = base >> 32;
+}
+
+static void load_gdt_tss(struct percpu *c)
+{
+    struct {
+        uint16_t limit;
+        uint64_t base;
+    } __attribute__((packed)) gdtr = {sizeof(c->gdt) - 1, (uintptr_t)c->gdt};
+    __asm__ volatile("lgdt %0\n"
+                     "pushq %1\n"
+                     "leaq 1f(%%rip), %%rax\n"
+                     "pushq %%rax\n"
+                     "lretq\n"
+                     "1: movw %w2, %%ds\n"
+                     "movw %w2, %%es\n"
+                     "movw %w2, %%ss\n"
+                     "ltr %w3\n"
+                     :
+                     : "m"(gdtr), "i"(SEL_KERNEL_CS), "r"(SEL_KERNEL_DS), "r"(SEL_TSS)
+                     : "rax", "memory");
+}
+
+void percpu_init_bsp(void)
+{
+    static const char *const ist_names[IST_COUNT] = {"#DF IST stack", "NMI IST stack",
+                                                     "#MC IST stack"};
+    struct percpu *c = &bsp;
+    memset(c, 0, sizeof(*c));
+    c->self = c;
+    c->gdt[SEL_KERNEL_CS / 8] = GDT_CODE64;
+    c->gdt[SEL_KERNEL_DS / 8] = GDT_DATA;
+    for (int i = 0; i < IST_COUNT; i++) {
+        c->tss.ist[i] = (uintptr_t)(bsp_ist[i] + sizeof(bsp_ist[i]));
+        stack_guard_register((uintptr_t)bsp_ist[i], ist_names[i]);
+    }
+    c->tss.iomap_base = sizeof(c->tss); /* no I/O bitmap */
+    gdt_set_tss(c->gdt, &c->tss);
+    load_gdt_tss(c);
+    hw_wrmsr(MSR_IA32_GS_BASE, (uintptr_t)c);
+    percpu_ready = true;
+}
+
+struct percpu *this_cpu(void)
+{
+    struct percpu *c;
+    if (!percpu_ready)
+        return 0;
+    __asm__ volatile("movq %%gs:0, %0" : "=r"(c));
+    return c;
+}
+
+uint32_t cpu_id(void)
+{
+    struct percpu *c = this_cpu();
+    return c ? c->id : 0;
+}
