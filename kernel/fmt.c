@@ -42,7 +42,16 @@ struct numfmt {
     int zero;
     int upper;
     unsigned base;
+    const char *prefix; /* "0x" for %p: counted in the width, written before zero padding */
 };
+
+static void put_sign_prefix(struct out *o, int negative, const struct numfmt *f)
+{
+    if (negative)
+        put(o, '-');
+    for (const char *p = f->prefix; p && *p; p++)
+        put(o, *p);
+}
 
 static void put_num(struct out *o, uint64_t v, int negative, const struct numfmt *f)
 {
@@ -54,22 +63,21 @@ static void put_num(struct out *o, uint64_t v, int negative, const struct numfmt
         v /= f->base;
     } while (v);
     int total = n + negative;
+    for (const char *p = f->prefix; p && *p; p++)
+        total++;
     if (f->left) {
-        if (negative)
-            put(o, '-');
+        put_sign_prefix(o, negative, f);
         while (n)
             put(o, tmp[--n]);
         pad(o, ' ', f->width - total);
         return;
     }
     if (f->zero) {
-        if (negative)
-            put(o, '-');
+        put_sign_prefix(o, negative, f);
         pad(o, '0', f->width - total);
     } else {
         pad(o, ' ', f->width - total);
-        if (negative)
-            put(o, '-');
+        put_sign_prefix(o, negative, f);
     }
     while (n)
         put(o, tmp[--n]);
@@ -127,19 +135,20 @@ static void format_conv(struct out *o, char conv, struct numfmt *f, int lmod, va
         put_num(o, arg_unsigned(ap, lmod), 0, f);
         break;
     case 'p':
-        put(o, '0');
-        put(o, 'x');
+        f->prefix = "0x";
         f->base = 16;
         put_num(o, (uintptr_t)va_arg(*ap, void *), 0, f);
         break;
     case 's':
         put_str(o, va_arg(*ap, const char *), f->width, f->left);
         break;
-    case 'c': {
-        char s[2] = {(char)va_arg(*ap, int), 0};
-        put_str(o, s, f->width, f->left);
+    case 'c': /* written directly: a NUL character still counts */
+        if (!f->left)
+            pad(o, ' ', f->width - 1);
+        put(o, (char)va_arg(*ap, int));
+        if (f->left)
+            pad(o, ' ', f->width - 1);
         break;
-    }
     case '%':
         put(o, '%');
         break;
@@ -160,7 +169,7 @@ int fmt_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
             put(&o, *p);
             continue;
         }
-        struct numfmt f = {0, 0, 0, 0, 10};
+        struct numfmt f = {0, 0, 0, 0, 10, 0};
         p++;
         for (;; p++) {
             if (*p == '-')

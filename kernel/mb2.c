@@ -32,7 +32,7 @@ enum {
 
 /* Tags that may appear at most once: a second copy means a confused or hostile loader. */
 #define MB2_SINGLE_TAGS                                                                            \
-    ((1u << MB2_TAG_CMDLINE) | (1u << MB2_TAG_LOADER_NAME) | (1u << MB2_TAG_BASIC_MEMINFO) |     \
+    ((1u << MB2_TAG_CMDLINE) | (1u << MB2_TAG_LOADER_NAME) | (1u << MB2_TAG_BASIC_MEMINFO) |       \
      (1u << MB2_TAG_MMAP) | (1u << MB2_TAG_ACPI_OLD) | (1u << MB2_TAG_ACPI_NEW))
 #define MB2_TYPE_BITS 32u
 
@@ -188,8 +188,8 @@ static int parse_mmap(struct parser *p, const struct tag *t)
     const uint8_t *tag = p->base + t->off;
     uint32_t entry_size = read_u32(tag + MB2_MMAP_ENTRY_SIZE_OFF);
     if (entry_size < MB2_MMAP_ENTRY_MIN_SIZE || entry_size % MB2_TAG_ALIGN != 0)
-        return tag_fail(p, t, "bad mmap entry_size 0x%x (needs >= 0x%x, multiple of 8)",
-                        entry_size, MB2_MMAP_ENTRY_MIN_SIZE);
+        return tag_fail(p, t, "bad mmap entry_size 0x%x (needs >= 0x%x, multiple of 8)", entry_size,
+                        MB2_MMAP_ENTRY_MIN_SIZE);
     size_t bytes = t->size - MB2_MMAP_ENTRIES_OFF;
     if (bytes % entry_size != 0)
         return tag_fail(p, t, "mmap entries do not fit (0x%zx bytes, entry_size 0x%x)", bytes,
@@ -301,8 +301,7 @@ int mb2_parse(const void *blob, size_t avail, struct mb2_info *info)
         if (t.size < MB2_TAG_HEADER_SIZE)
             return tag_fail(&p, &t, "has size 0x%zx, below the 8-byte header", t.size);
         if (t.size > p.total - off)
-            return tag_fail(&p, &t, "runs past the end (size 0x%zx, total 0x%zx)", t.size,
-                            p.total);
+            return tag_fail(&p, &t, "runs past the end (size 0x%zx, total 0x%zx)", t.size, p.total);
         if (t.type == MB2_TAG_END) {
             if (t.size != MB2_TAG_HEADER_SIZE)
                 return tag_fail(&p, &t, "(end tag) has size 0x%zx, not 8", t.size);

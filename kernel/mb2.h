@@ -58,5 +58,6 @@ int mb2_parse(const void *blob, size_t avail, struct mb2_info *info);
 const char *mb2_mem_type_name(uint32_t type);
 
 /* Writes the boot summary through log_info: loader, command line, memory-map table (base, end,
-   size in KiB, type name), total usable KiB, modules (index, range, size, cmdline), RSDP version. */
+   size in KiB, type name), total usable KiB, modules (index, range, size, cmdline), RSDP version.
+ */
 void mb2_log_summary(const struct mb2_info *info);

@@ -233,10 +233,10 @@ _Noreturn static void panic_not_allocated(const struct buddy *b, paddr_t pa, uns
     if (!find_block(b, pa, &head, &meta))
         panic("buddy_free: free of never-allocated frame 0x%llx (order %u)", (ull)pa, order);
     if (meta & META_FREE)
-        panic("buddy_free: double free of 0x%llx (inside free block 0x%llx of order %u)",
-              (ull)pa, (ull)head, meta & META_ORDER_MASK);
-    panic("buddy_free: 0x%llx is an interior frame of allocated block 0x%llx of order %u",
-          (ull)pa, (ull)head, meta & META_ORDER_MASK);
+        panic("buddy_free: double free of 0x%llx (inside free block 0x%llx of order %u)", (ull)pa,
+              (ull)head, meta & META_ORDER_MASK);
+    panic("buddy_free: 0x%llx is an interior frame of allocated block 0x%llx of order %u", (ull)pa,
+          (ull)head, meta & META_ORDER_MASK);
 }
 
 void buddy_free(struct buddy *b, paddr_t pa, unsigned order)
@@ -376,8 +376,8 @@ static int check_meta(const struct buddy *b)
         }
     }
     if (block_frames_seen != b->total_frames) {
-        log_error("buddy_check: blocks cover %llu frames, %llu were added",
-                  (ull)block_frames_seen, (ull)b->total_frames);
+        log_error("buddy_check: blocks cover %llu frames, %llu were added", (ull)block_frames_seen,
+                  (ull)b->total_frames);
         return -1;
     }
     return 0;
@@ -390,8 +390,8 @@ int buddy_check(const struct buddy *b)
         if (check_list(b, order, &listed_frames) < 0)
             return -1;
     if (listed_frames != b->free_frames) {
-        log_error("buddy_check: lists hold %llu frames, free_frames says %llu",
-                  (ull)listed_frames, (ull)b->free_frames);
+        log_error("buddy_check: lists hold %llu frames, free_frames says %llu", (ull)listed_frames,
+                  (ull)b->free_frames);
         return -1;
     }
     return check_meta(b);

@@ -31,9 +31,9 @@ struct buddy_stats {
 };
 
 struct buddy {
-    paddr_t base, limit;   /* managed frames: [base, limit) */
-    uint8_t *meta;         /* one byte per frame, see buddy.c */
-    uintptr_t virt_offset; /* physical address + virt_offset = writable pointer */
+    paddr_t base, limit;                    /* managed frames: [base, limit) */
+    uint8_t *meta;                          /* one byte per frame, see buddy.c */
+    uintptr_t virt_offset;                  /* physical address + virt_offset = writable pointer */
     paddr_t free_head[BUDDY_MAX_ORDER + 1]; /* first free block per order, or PADDR_NONE */
     uint64_t free_blocks[BUDDY_MAX_ORDER + 1];
     uint64_t total_frames, free_frames;

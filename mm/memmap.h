@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Layout-identical to the multiboot2 parser's mb2_mmap_entry, so the kernel can convert trivially. */
+/* Layout-identical to the multiboot2 parser's mb2_mmap_entry: the kernel converts trivially. */
 struct memmap_entry {
     uint64_t base, length;
     uint32_t type;
@@ -19,7 +19,7 @@ struct phys_range {
 };
 
 #define MEMMAP_MAX_RANGES     256
-#define MEMMAP_LOW_MEMORY_END 0x100000ull /* the first MiB, which hv reserves (BIOS, trampolines) */
+#define MEMMAP_LOW_MEMORY_END 0x100000ull /* the first MiB: hv reserves it (BIOS, trampolines) */
 
 /*
  * From firmware map entries (type MEMMAP_TYPE_USABLE = usable, anything else reserved) minus the

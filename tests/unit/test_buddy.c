@@ -76,8 +76,8 @@ static void *va(const struct arena *a, paddr_t pa)
 }
 
 /* The standard 64 MiB arena, added in non-aligned pieces out of order. */
-static const paddr_t piece_bounds[] = {ARENA_BASE, 0x10b000, 0x1234000, 0x2000000, 0x3ff7000,
-                                       ARENA_LIMIT};
+static const paddr_t piece_bounds[] = {ARENA_BASE, 0x10b000,  0x1234000,
+                                       0x2000000,  0x3ff7000, ARENA_LIMIT};
 static const unsigned piece_order[] = {3, 0, 4, 1, 2};
 
 static void add_standard_pieces(struct arena *a);
@@ -101,7 +101,7 @@ struct block {
 
 /* The unique fully coalesced decomposition of [1 MiB, 65 MiB). */
 static const struct block standard_blocks[] = {
-    {0x100000, 8},   {0x200000, 9},    {0x400000, 10}, {0x800000, 11},
+    {0x100000, 8},   {0x200000, 9},   {0x400000, 10}, {0x800000, 11},
     {0x1000000, 12}, {0x2000000, 13}, {0x4000000, 8},
 };
 #define STANDARD_BLOCK_COUNT (sizeof(standard_blocks) / sizeof(standard_blocks[0]))
@@ -297,8 +297,8 @@ static void test_random_against_model(void **state)
     for (unsigned step = 1; step <= RANDOM_OPS; step++) {
         uint64_t r = xorshift64(&seed);
         unsigned alloc_percent = (step / RANDOM_PHASE_OPS) % 2 ? DRAIN_PERCENT : FILL_PERCENT;
-        bool alloc = m->live_count == 0 ||
-                     (m->live_count < RANDOM_MAX_LIVE && r % 100 < alloc_percent);
+        bool alloc =
+            m->live_count == 0 || (m->live_count < RANDOM_MAX_LIVE && r % 100 < alloc_percent);
         if (alloc) {
             /* Geometric order distribution: order k with probability ~2^-(k+1). */
             unsigned order = (unsigned)__builtin_ctzll((r >> 8) | (1ull << RANDOM_MAX_ORDER));
@@ -466,8 +466,7 @@ static void test_free_never_allocated_panics(void **state)
     arena_open(&a, ARENA_BASE, ARENA_BASE + MIB, false);
     buddy_add_range(&a.b, ARENA_BASE, hole);
     buddy_add_range(&a.b, hole_end, ARENA_BASE + MIB);
-    EXPECT_MISUSE(&a, buddy_free(&a.b, hole, 0),
-                  msg("free of never-allocated frame 0x%llx", hole));
+    EXPECT_MISUSE(&a, buddy_free(&a.b, hole, 0), msg("free of never-allocated frame 0x%llx", hole));
     EXPECT_MISUSE(&a, buddy_free(&a.b, hole_end - FRAME_SIZE, 0),
                   msg("free of never-allocated frame 0x%llx", hole_end - FRAME_SIZE));
     arena_close(&a);

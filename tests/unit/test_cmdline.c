@@ -266,9 +266,9 @@ static void test_parse_u64_junk_and_overflow(void **state)
     assert_u64_bad("+1", false);
     assert_u64_bad("12a", false);
     assert_u64_bad("0x1g", false);
-    assert_u64_bad("18446744073709551616", false);  /* 2^64 */
-    assert_u64_bad("99999999999999999999", false);  /* > 2^64, same digit count */
-    assert_u64_bad("0x10000000000000000", false);   /* 2^64 */
+    assert_u64_bad("18446744073709551616", false); /* 2^64 */
+    assert_u64_bad("99999999999999999999", false); /* > 2^64, same digit count */
+    assert_u64_bad("0x10000000000000000", false);  /* 2^64 */
     assert_u64("0x0000000000000000001", false, 1); /* leading zeros never overflow */
     uint64_t v;
     assert_int_equal(cmdline_parse_u64("1", false, NULL), -1);

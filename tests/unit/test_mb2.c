@@ -569,7 +569,8 @@ static void test_module_end_below_start(void **state)
     b_init();
     b_module(0x200000, 0x1fffff, "bad");
     b_finish();
-    ASSERT_PARSE_FAILS(b.len, "tag 3 at offset 0x8 module end 0x1fffff is below its start 0x200000");
+    ASSERT_PARSE_FAILS(b.len,
+                       "tag 3 at offset 0x8 module end 0x1fffff is below its start 0x200000");
 }
 
 static void test_short_rsdp_v1(void **state)
@@ -578,7 +579,8 @@ static void test_short_rsdp_v1(void **state)
     b_init();
     b_rsdp(TAG_ACPI_OLD, 19);
     b_finish();
-    ASSERT_PARSE_FAILS(b.len, "tag 14 at offset 0x8 RSDP v1 copy too short (0x13 bytes, needs 0x14)");
+    ASSERT_PARSE_FAILS(b.len,
+                       "tag 14 at offset 0x8 RSDP v1 copy too short (0x13 bytes, needs 0x14)");
 }
 
 static void test_short_rsdp_v2(void **state)
