@@ -23,7 +23,7 @@ KASRC   := $(foreach d,$(KDIRS),$(wildcard $(d)/*.asm))
 KOBJ    := $(KASRC:%.asm=$(BUILD)/k/%.o) $(KCSRC:%.c=$(BUILD)/k/%.o)
 
 .PHONY: all deps run test unit e2e clean format lint guests
-all: $(BUILD)/hv.iso
+all: $(BUILD)/hv.iso guests
 
 deps: $(DEPS_STAMP)
 $(DEPS_STAMP): tools/deps
@@ -44,10 +44,10 @@ $(BUILD)/hv.elf: $(KOBJ) link.ld
 include guests/guests.mk
 
 $(BUILD)/hv.iso: $(BUILD)/hv.elf grub.cfg $(GUEST_BINS)
-	@rm -rf $(BUILD)/iso && mkdir -p $(BUILD)/iso/boot/grub
+	@rm -rf $(BUILD)/iso && mkdir -p $(BUILD)/iso/boot/grub $(BUILD)/iso/boot/guests
 	cp $(BUILD)/hv.elf $(BUILD)/iso/boot/hv.elf
 	cp grub.cfg $(BUILD)/iso/boot/grub/grub.cfg
-	$(if $(GUEST_BINS),cp $(GUEST_BINS) $(BUILD)/iso/boot/)
+	$(if $(GUEST_BINS),cp $(GUEST_BINS) $(BUILD)/iso/boot/guests/)
 	grub-mkrescue -o $@ $(BUILD)/iso >$(BUILD)/grub-mkrescue.log 2>&1 || \
 	    (cat $(BUILD)/grub-mkrescue.log; exit 1)
 

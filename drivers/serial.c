@@ -48,6 +48,17 @@ void serial_write(const struct serial *s, const char *buf, size_t len)
     }
 }
 
+void serial_drain(const struct serial *s)
+{
+    if (!s->present)
+        return;
+    for (int i = 0; i < SERIAL_TX_SPINS; i++) {
+        if (hw_inb(s->base + UART_LSR) & UART_LSR_TX_IDLE)
+            return;
+        hw_pause();
+    }
+}
+
 uint16_t serial_port_by_name(const char *name)
 {
     static const struct {

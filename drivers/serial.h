@@ -14,3 +14,5 @@ bool serial_init(struct serial *s, uint16_t base);
 void serial_write(const struct serial *s, const char *buf, size_t len);
 /* "com1".."com4" -> port base, or 0. */
 uint16_t serial_port_by_name(const char *name);
+/* Waits, at most a bounded time, for the transmitter to go idle. */
+void serial_drain(const struct serial *s);

@@ -2,10 +2,10 @@
    and the guests' virtual COM1. */
 #pragma once
 
-#define UART_COM1_BASE 0x3F8
-#define UART_COM2_BASE 0x2F8
-#define UART_COM3_BASE 0x3E8
-#define UART_COM4_BASE 0x2E8
+#define UART_COM1_BASE  0x3F8
+#define UART_COM2_BASE  0x2F8
+#define UART_COM3_BASE  0x3E8
+#define UART_COM4_BASE  0x2E8
 #define UART_PORT_COUNT 8
 
 #define UART_THR 0 /* write, DLAB=0 */

@@ -62,6 +62,8 @@ static int scan_value(const char **pp, char *value, const char **err)
             *err = "quote inside an unquoted value";
             return -1;
         }
+        if (*p == '\\' && p[1] != '\0')
+            p++; /* GRUB escapes \ ' and " with a backslash */
         if (n + 1 >= CMDLINE_VALUE_MAX) {
             *err = "value too long";
             return -1;
@@ -85,8 +87,65 @@ void cmdline_iter_init(struct cmdline_iter *it, const char *s)
     it->pos = s ? s : "";
 }
 
+/* GRUB rebuilds every command line from its words: a word holding a space arrives wrapped in
+   double quotes ("cmdline=a b"), and \ ' " arrive escaped with a backslash. Unwraps such a
+   word into out. */
+static int unquote_grub_word(const char **pp, char *out, size_t size, const char **err)
+{
+    const char *p = *pp + 1;
+    size_t n = 0;
+    for (; *p != '"'; p++) {
+        if (*p == '\0') {
+            *err = "unterminated quote";
+            return -1;
+        }
+        if (*p == '\\' && p[1] != '\0')
+            p++;
+        if (n + 1 >= size) {
+            *err = "value too long";
+            return -1;
+        }
+        out[n++] = *p;
+    }
+    out[n] = '\0';
+    p++;
+    if (!ends_word(*p)) {
+        *err = "text after closing quote";
+        return -1;
+    }
+    *pp = p;
+    return 0;
+}
+
+static int scan_grub_quoted_word(const char **pp, char *key, char *value, bool *has_value,
+                                 const char **err)
+{
+    char word[CMDLINE_KEY_MAX + CMDLINE_VALUE_MAX];
+    if (unquote_grub_word(pp, word, sizeof(word), err) != 0)
+        return -1;
+    const char *w = word;
+    if (scan_key(&w, key, err) != 0)
+        return -1;
+    if (*w != '=' && *w != '\0') {
+        *err = "space in key";
+        return -1;
+    }
+    *has_value = *w == '=';
+    if (!*has_value)
+        return 0;
+    size_t len = strlen(w + 1);
+    if (len + 1 > CMDLINE_VALUE_MAX) {
+        *err = "value too long";
+        return -1;
+    }
+    memcpy(value, w + 1, len + 1);
+    return 0;
+}
+
 static int scan_word(const char **pp, char *key, char *value, bool *has_value, const char **err)
 {
+    if (**pp == '"')
+        return scan_grub_quoted_word(pp, key, value, has_value, err);
     if (scan_key(pp, key, err) != 0)
         return -1;
     *has_value = **pp == '=';

@@ -17,3 +17,8 @@ void console_write(const char *buf, size_t len)
         for (size_t i = 0; i < len; i++)
             hw_outb(BOCHS_E9_PORT, (uint8_t)buf[i]);
 }
+
+void console_drain(void)
+{
+    serial_drain(&console_uart);
+}

@@ -5,3 +5,5 @@
 
 void console_init(uint16_t port_base);
 void console_write(const char *buf, size_t len);
+/* Waits (bounded) until the UART has sent everything. */
+void console_drain(void);

@@ -35,8 +35,8 @@ void log_vprintf(enum log_level level, const char *fmt, va_list ap)
     char line[LOG_LINE_MAX];
     if (level > current_level)
         return;
-    int n = fmt_snprintf(line, sizeof(line), "[c%u t%llu] ", cpu_id(),
-                         (unsigned long long)hw_rdtsc());
+    int n =
+        fmt_snprintf(line, sizeof(line), "[c%u t%llu] ", cpu_id(), (unsigned long long)hw_rdtsc());
     n += fmt_vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
     emit(line, n);
 }

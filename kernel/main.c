@@ -14,13 +14,23 @@
 #include "mm/frame.h"
 #include "mm/layout.h"
 #include "mm/paging.h"
+#include "drivers/pit.h"
+#include "kernel/fpu.h"
+#include "vmx/guest_cpu.h"
+#include "vmx/sched.h"
+#include "vmx/vm.h"
 #include "vmx/vmx.h"
 
-#define HV_VERSION     "0.1"
-#define MBI_MAX_BYTES  (1u << 20) /* the boot information never legitimately exceeds this */
+#define HV_VERSION       "0.1"
+#define MBI_MAX_BYTES    (1u << 20) /* the boot information never legitimately exceeds this */
+#define SLICE_US_DEFAULT 10000
+#define SLICE_US_MIN     100
+#define SLICE_US_MAX     1000000
 
 extern char boot_stack_guard[];
 static struct mb2_info boot_info;
+static struct vm vms[MB2_MAX_MODULES];
+static struct vm *live_vms[MB2_MAX_MODULES];
 
 static _Noreturn void hv_fail(const char *reason)
 {
@@ -85,6 +95,55 @@ static void log_memory(void)
              (unsigned long long)(s.largest_free_bytes >> 10));
 }
 
+static void enable_vmx(void)
+{
+    char why[112];
+    if (vmx_init(why, sizeof(why)) || vmx_cpu_enable(why, sizeof(why))) {
+        log_error("vmx: %s", why);
+        hv_fail(why);
+    }
+    fpu_init();
+    pic_mask_all();
+}
+
+static uint64_t slice_from_cmdline(const char *cmdline)
+{
+    char value[CMDLINE_VALUE_MAX];
+    uint64_t us = SLICE_US_DEFAULT;
+    if (cmdline_get(cmdline, "slice_us", value, sizeof(value)) &&
+        (cmdline_parse_u64(value, false, &us) || us < SLICE_US_MIN || us > SLICE_US_MAX)) {
+        log_warn("cmdline: slice_us=%s out of range [%u, %u], using %u", value, SLICE_US_MIN,
+                 SLICE_US_MAX, SLICE_US_DEFAULT);
+        us = SLICE_US_DEFAULT;
+    }
+    return us;
+}
+
+/* Every module is a guest: build them all, then run them side by side. */
+static void run_guests(uint64_t slice_us)
+{
+    struct sched_config sc = {pit_calibrate_tsc_hz(), slice_us};
+    unsigned live = 0;
+    guest_tsc_khz = sc.tsc_hz / 1000;
+    log_info("hv: TSC %llu kHz, slice %llu us, %zu guest module(s)",
+             (unsigned long long)guest_tsc_khz, (unsigned long long)slice_us,
+             boot_info.module_count);
+    for (size_t i = 0; i < boot_info.module_count; i++) {
+        const struct mb2_module *m = &boot_info.modules[i];
+        char why[VM_VERDICT_MAX - 16];
+        if (vm_create(&vms[i], (unsigned)i, phys_to_virt(m->start), m->end - m->start, m->cmdline,
+                      why, sizeof(why))) {
+            log_contract("hv: guest %s ended: rejected(%s) exits=0", vms[i].cfg.name, why);
+            continue;
+        }
+        log_info("hv: guest %s: %llu MiB RAM, VPID %u", vms[i].cfg.name,
+                 (unsigned long long)(vms[i].cfg.mem >> 20), vms[i].vcpu.vpid);
+        live_vms[live++] = &vms[i];
+    }
+    log_contract("hv: ready");
+    sched_run(live_vms, live, &sc);
+}
+
 void kmain(uint32_t mbi_phys, uint32_t magic)
 {
     platform_detect();
@@ -102,22 +161,19 @@ void kmain(uint32_t mbi_phys, uint32_t magic)
     }
     apply_cmdline(boot_info.cmdline);
     mb2_log_summary(&boot_info);
-    debug_fault(boot_info.cmdline);
 
     if (frame_init(&boot_info, mbi_phys))
         hv_fail("no usable memory");
     if (paging_init(&boot_info))
         hv_fail("out of memory building page tables");
     log_memory();
+    debug_fault(boot_info.cmdline); /* after paging_init: the guard pages are unmapped now */
     if (mm_check())
         panic("mm: allocator invariants broken after boot");
 
-    char why[96];
-    if (vmx_check_support(why, sizeof(why))) {
-        log_error("vmx: %s", why);
-        hv_fail(why);
-    }
-    log_contract("hv: ready");
+    enable_vmx();
+    run_guests(slice_from_cmdline(boot_info.cmdline));
+    vmx_cpu_disable();
     log_contract("hv: end: ok");
     platform_end(true);
 }

@@ -1,15 +1,16 @@
-/* Per-CPU state, reached through GS base (this_cpu()). Designed for SMP; only the BSP runs so far. */
+/* Per-CPU state, reached through GS base (this_cpu()). Designed for SMP; only the BSP runs so far.
+ */
 #pragma once
 #include <stdbool.h>
 #include <stdint.h>
 
-#define MAX_CPUS        8
-#define IST_DF          1 /* IST slot numbers (TSS.IST1..3) */
-#define IST_NMI         2
-#define IST_MC          3
-#define IST_COUNT       3
-#define IST_STACK_SIZE  8192
-#define GDT_ENTRIES     5 /* null, code, data, TSS (two slots) */
+#define MAX_CPUS       8
+#define IST_DF         1 /* IST slot numbers (TSS.IST1..3) */
+#define IST_NMI        2
+#define IST_MC         3
+#define IST_COUNT      3
+#define IST_STACK_SIZE 8192
+#define GDT_ENTRIES    5 /* null, code, data, TSS (two slots) */
 
 struct tss64 {
     uint32_t reserved0;

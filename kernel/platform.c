@@ -1,12 +1,13 @@
 #include "kernel/platform.h"
+#include "kernel/console.h"
 #include "kernel/hw.h"
 #include "kernel/string.h"
 
-#define CPUID_FEATURES         1
-#define CPUID_ECX_HYPERVISOR   (1u << 31)
-#define CPUID_HYPERVISOR_LEAF  0x40000000
-#define QEMU_EXIT_OK           0
-#define QEMU_EXIT_ERROR        1
+#define CPUID_FEATURES        1
+#define CPUID_ECX_HYPERVISOR  (1u << 31)
+#define CPUID_HYPERVISOR_LEAF 0x40000000
+#define QEMU_EXIT_OK          0
+#define QEMU_EXIT_ERROR       1
 
 static enum platform platform = PLATFORM_HARDWARE;
 
@@ -54,6 +55,7 @@ const char *platform_name(void)
 _Noreturn void platform_end(bool ok)
 {
     static const char shutdown[] = "Shutdown";
+    console_drain(); /* the emulator stops at once: let the UART send its last bytes */
     switch (platform) {
     case PLATFORM_BOCHS:
         for (const char *p = shutdown; *p; p++)

@@ -35,20 +35,39 @@
 #define CR4_SMAP       (1ull << 21)
 #define CR4_PKE        (1ull << 22)
 
-#define RFLAGS_CF       (1ull << 0)
+#define RFLAGS_CF        (1ull << 0)
 #define RFLAGS_RESERVED1 (1ull << 1)
-#define RFLAGS_ZF       (1ull << 6)
-#define RFLAGS_TF       (1ull << 8)
-#define RFLAGS_IF       (1ull << 9)
-#define RFLAGS_DF       (1ull << 10)
-#define RFLAGS_IOPL     (3ull << 12)
-#define RFLAGS_VM       (1ull << 17)
+#define RFLAGS_ZF        (1ull << 6)
+#define RFLAGS_TF        (1ull << 8)
+#define RFLAGS_IF        (1ull << 9)
+#define RFLAGS_DF        (1ull << 10)
+#define RFLAGS_IOPL      (3ull << 12)
+#define RFLAGS_VM        (1ull << 17)
+#define RFLAGS_AC        (1ull << 18)
 
 /* Exception vectors (SDM vol. 3 §6.3.1) */
 enum {
-    EXC_DE = 0, EXC_DB = 1, EXC_NMI = 2, EXC_BP = 3, EXC_OF = 4, EXC_BR = 5, EXC_UD = 6,
-    EXC_NM = 7, EXC_DF = 8, EXC_CSO = 9, EXC_TS = 10, EXC_NP = 11, EXC_SS = 12, EXC_GP = 13,
-    EXC_PF = 14, EXC_MF = 16, EXC_AC = 17, EXC_MC = 18, EXC_XM = 19, EXC_VE = 20, EXC_CP = 21,
+    EXC_DE = 0,
+    EXC_DB = 1,
+    EXC_NMI = 2,
+    EXC_BP = 3,
+    EXC_OF = 4,
+    EXC_BR = 5,
+    EXC_UD = 6,
+    EXC_NM = 7,
+    EXC_DF = 8,
+    EXC_CSO = 9,
+    EXC_TS = 10,
+    EXC_NP = 11,
+    EXC_SS = 12,
+    EXC_GP = 13,
+    EXC_PF = 14,
+    EXC_MF = 16,
+    EXC_AC = 17,
+    EXC_MC = 18,
+    EXC_XM = 19,
+    EXC_VE = 20,
+    EXC_CP = 21,
     EXC_COUNT = 32
 };
 

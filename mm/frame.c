@@ -25,6 +25,13 @@ static size_t collect_reserved(const struct mb2_info *info, paddr_t mbi_phys,
     res[n++] = (struct phys_range){mbi_phys, mbi_phys + info->total_size};
     for (size_t i = 0; i < info->module_count && n < max; i++)
         res[n++] = (struct phys_range){info->modules[i].start, info->modules[i].end};
+    for (size_t i = 0; i < n; i++)
+        log_info("mm: reserved 0x%llx-0x%llx (%s)", (unsigned long long)res[i].start,
+                 (unsigned long long)res[i].end,
+                 i == 0   ? "first MiB"
+                 : i == 1 ? "hv image"
+                 : i == 2 ? "boot information"
+                          : "module");
     return n;
 }
 
@@ -48,10 +55,11 @@ int frame_init(const struct mb2_info *info, paddr_t mbi_phys)
 {
     static struct phys_range reserved[MB2_MAX_MODULES + 3];
     static struct phys_range ranges[MEMMAP_MAX_RANGES];
-    size_t nres = collect_reserved(info, mbi_phys, reserved, sizeof(reserved) / sizeof(reserved[0]));
+    size_t nres =
+        collect_reserved(info, mbi_phys, reserved, sizeof(reserved) / sizeof(reserved[0]));
     /* struct memmap_entry is layout-identical to struct mb2_mmap_entry (see mm/memmap.h). */
-    int n = memmap_usable((const struct memmap_entry *)info->mmap, info->mmap_count, reserved,
-                          nres, ranges, MEMMAP_MAX_RANGES);
+    int n = memmap_usable((const struct memmap_entry *)info->mmap, info->mmap_count, reserved, nres,
+                          ranges, MEMMAP_MAX_RANGES);
     if (n < 0) {
         log_error("mm: memory map too fragmented (more than %d usable ranges)", MEMMAP_MAX_RANGES);
         return -1;

@@ -101,6 +101,7 @@ int paging_init(const struct mb2_info *info)
     struct cpuid_regs r;
     hw_cpuid(CPUID_EXT_FEATURES, 0, &r);
     have_1g_pages = r.edx & CPUID_EXT_PDPE1GB;
+    uint64_t free_before = frame_free_count();
     paddr_t root = frame_alloc(0, FRAME_ZERO);
     if (root == PADDR_NONE)
         return -1;
@@ -110,8 +111,10 @@ int paging_init(const struct mb2_info *info)
         map_image_section(__data_start, __data_end, PTE_W | PTE_NX))
         return -1;
     hw_write_cr3(root);
-    log_info("paging: direct map at 0x%llx (%s pages), image W^X, %d guard pages unmapped",
-             DIRECT_MAP_BASE, have_1g_pages ? "1 GiB" : "2 MiB", stack_guard_count());
+    log_info("paging: direct map at 0x%llx (%s pages), image W^X, %d guard pages unmapped, "
+             "%llu table frames",
+             DIRECT_MAP_BASE, have_1g_pages ? "1 GiB" : "2 MiB", stack_guard_count(),
+             (unsigned long long)(free_before - frame_free_count()));
     return 0;
 }
 

@@ -96,9 +96,8 @@ bool vmcs_error_take(char *buf, size_t size)
         fmt_snprintf(buf, size, "%s %s (0x%x): VMfailInvalid (no current VMCS)", op,
                      name ? name : "?", vmcs_err.field);
     else
-        fmt_snprintf(buf, size, "%s %s (0x%x): VM-instruction error %u (%s)", op,
-                     name ? name : "?", vmcs_err.field, vmcs_err.error,
-                     vm_instruction_error_name(vmcs_err.error));
+        fmt_snprintf(buf, size, "%s %s (0x%x): VM-instruction error %u (%s)", op, name ? name : "?",
+                     vmcs_err.field, vmcs_err.error, vm_instruction_error_name(vmcs_err.error));
     vmcs_err.failed = false;
     return true;
 }

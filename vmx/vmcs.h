@@ -20,10 +20,11 @@ void vmcs_writenat(enum vmcs_field f, uint64_t v);
 
 void vmcs_error_clear(void);
 /* Returns true and describes the first failed access since the last clear, e.g.
-   "VMWRITE GUEST_CS_AR: VM-instruction error 12 (VMREAD/VMWRITE from/to unsupported VMCS component)". */
+   "VMWRITE GUEST_CS_AR: VM-instruction error 12 (VMREAD/VMWRITE from/to unsupported VMCS
+   component)". */
 bool vmcs_error_take(char *buf, size_t size);
 
-const char *vmcs_field_name(uint32_t encoding);        /* "GUEST_RIP", or NULL if unknown */
+const char *vmcs_field_name(uint32_t encoding);         /* "GUEST_RIP", or NULL if unknown */
 const char *vm_instruction_error_name(uint32_t number); /* SDM vol. 3 §31.4, numbers 1-28 */
 /* Reads the current VMCS's VM_INSTRUCTION_ERROR and formats "N (name)". */
 void vmcs_describe_instruction_error(char *buf, size_t size);

@@ -20,11 +20,12 @@ void vmx_caps_read(struct vmx_caps *c)
         hw_rdmsr(true_ctls ? MSR_IA32_VMX_TRUE_EXIT_CTLS : MSR_IA32_VMX_EXIT_CTLS);
     c->ctl[VMX_CTL_ENTRY] =
         hw_rdmsr(true_ctls ? MSR_IA32_VMX_TRUE_ENTRY_CTLS : MSR_IA32_VMX_ENTRY_CTLS);
-    /* The secondary controls and EPT/VPID capabilities exist only when their parent bit may be 1. */
+    /* The secondary controls and EPT/VPID capabilities exist only when their parent bit may be 1.
+     */
     bool has_proc2 = ALLOWED1(c->ctl[VMX_CTL_PROC]) & PROC_SECONDARY_CONTROLS;
     c->ctl[VMX_CTL_PROC2] = has_proc2 ? hw_rdmsr(MSR_IA32_VMX_PROCBASED_CTLS2) : 0;
-    bool has_ept_vpid = (uint32_t)(c->ctl[VMX_CTL_PROC2] >> 32) &
-                        (PROC2_ENABLE_EPT | PROC2_ENABLE_VPID);
+    bool has_ept_vpid =
+        (uint32_t)(c->ctl[VMX_CTL_PROC2] >> 32) & (PROC2_ENABLE_EPT | PROC2_ENABLE_VPID);
     c->ept_vpid = has_ept_vpid ? hw_rdmsr(MSR_IA32_VMX_EPT_VPID_CAP) : 0;
     c->misc = hw_rdmsr(MSR_IA32_VMX_MISC);
     c->cr0_fixed0 = hw_rdmsr(MSR_IA32_VMX_CR0_FIXED0);
@@ -195,17 +196,15 @@ void vmx_caps_log(const struct vmx_caps *c)
 {
     uint32_t proc2 = ALLOWED1(c->ctl[VMX_CTL_PROC2]);
     uint32_t pin = ALLOWED1(c->ctl[VMX_CTL_PIN]);
-    log_info("vmx: revision 0x%llx, VMCS %llu bytes, TRUE controls %s; offers: EPT%s%s%s%s, "
-             "VPID%s, unrestricted guest %s, preemption timer %s (rate 2^%llu), virtual NMIs %s",
-             (unsigned long long)(c->basic & VMX_BASIC_REVISION_MASK),
-             (unsigned long long)VMX_BASIC_REGION_SIZE(c->basic),
-             c->basic & VMX_BASIC_TRUE_CTLS ? "yes" : "no",
-             proc2 & PROC2_ENABLE_EPT ? "" : " (none)",
-             c->ept_vpid & EPT_CAP_PAGE_2M ? " 2M" : "", c->ept_vpid & EPT_CAP_PAGE_1G ? " 1G" : "",
-             c->ept_vpid & EPT_CAP_AD_BITS ? " A/D" : "",
-             proc2 & PROC2_ENABLE_VPID ? (c->ept_vpid & VPID_CAP_INVVPID ? " +INVVPID" : "") : " (none)",
-             proc2 & PROC2_UNRESTRICTED_GUEST ? "yes" : "no",
-             pin & PIN_PREEMPTION_TIMER ? "yes" : "no",
-             (unsigned long long)VMX_MISC_PREEMPT_RATE(c->misc),
-             pin & PIN_VIRTUAL_NMIS ? "yes" : "no");
+    log_info(
+        "vmx: revision 0x%llx, VMCS %llu bytes, TRUE controls %s; offers: EPT%s%s%s%s, "
+        "VPID%s, unrestricted guest %s, preemption timer %s (rate 2^%llu), virtual NMIs %s",
+        (unsigned long long)(c->basic & VMX_BASIC_REVISION_MASK),
+        (unsigned long long)VMX_BASIC_REGION_SIZE(c->basic),
+        c->basic & VMX_BASIC_TRUE_CTLS ? "yes" : "no", proc2 & PROC2_ENABLE_EPT ? "" : " (none)",
+        c->ept_vpid & EPT_CAP_PAGE_2M ? " 2M" : "", c->ept_vpid & EPT_CAP_PAGE_1G ? " 1G" : "",
+        c->ept_vpid & EPT_CAP_AD_BITS ? " A/D" : "",
+        proc2 & PROC2_ENABLE_VPID ? (c->ept_vpid & VPID_CAP_INVVPID ? " +INVVPID" : "") : " (none)",
+        proc2 & PROC2_UNRESTRICTED_GUEST ? "yes" : "no", pin & PIN_PREEMPTION_TIMER ? "yes" : "no",
+        (unsigned long long)VMX_MISC_PREEMPT_RATE(c->misc), pin & PIN_VIRTUAL_NMIS ? "yes" : "no");
 }

@@ -8,8 +8,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum vmx_ctl_kind { VMX_CTL_PIN, VMX_CTL_PROC, VMX_CTL_PROC2, VMX_CTL_EXIT, VMX_CTL_ENTRY,
-                    VMX_CTL_KINDS };
+enum vmx_ctl_kind {
+    VMX_CTL_PIN,
+    VMX_CTL_PROC,
+    VMX_CTL_PROC2,
+    VMX_CTL_EXIT,
+    VMX_CTL_ENTRY,
+    VMX_CTL_KINDS
+};
 
 struct vmx_caps {
     uint64_t basic, misc, ept_vpid;

@@ -20,14 +20,20 @@ enum vmx_status vmx_off(void)
 enum vmx_status vmx_clear(uint64_t pa)
 {
     uint8_t cf, zf;
-    __asm__ volatile("vmclear %2; setc %0; setz %1" : "=r"(cf), "=r"(zf) : "m"(pa) : "cc", "memory");
+    __asm__ volatile("vmclear %2; setc %0; setz %1"
+                     : "=r"(cf), "=r"(zf)
+                     : "m"(pa)
+                     : "cc", "memory");
     return VMX_STATUS_FROM_FLAGS(cf, zf);
 }
 
 enum vmx_status vmx_ptrld(uint64_t pa)
 {
     uint8_t cf, zf;
-    __asm__ volatile("vmptrld %2; setc %0; setz %1" : "=r"(cf), "=r"(zf) : "m"(pa) : "cc", "memory");
+    __asm__ volatile("vmptrld %2; setc %0; setz %1"
+                     : "=r"(cf), "=r"(zf)
+                     : "m"(pa)
+                     : "cc", "memory");
     return VMX_STATUS_FROM_FLAGS(cf, zf);
 }
 

@@ -96,6 +96,28 @@ static void test_quoted_values(void **state)
     WORDS("q=\"x\"\ty", {"q", "x", true}, {"y", "", false});
 }
 
+/* GRUB rebuilds command lines: a word with a space arrives as "key=a b", and \ ' " arrive
+   backslash-escaped, quoted or not. */
+static void test_grub_quoted_words(void **state)
+{
+    (void)state;
+    char value[64];
+    const char *s = "name=x \"cmdline=console=ttyS0 quiet\" q=it\\'s \"w=a \\\"b\\\"\"";
+    assert_true(cmdline_get(s, "cmdline", value, sizeof(value)));
+    assert_string_equal(value, "console=ttyS0 quiet");
+    assert_true(cmdline_get(s, "q", value, sizeof(value)));
+    assert_string_equal(value, "it's");
+    assert_true(cmdline_get(s, "w", value, sizeof(value)));
+    assert_string_equal(value, "a \"b\"");
+    assert_true(cmdline_get(s, "name", value, sizeof(value)));
+    assert_string_equal(value, "x");
+    /* A GRUB-quoted bare word, and malformed forms. */
+    assert_true(cmdline_get("\"flag\"", "flag", NULL, 0));
+    assert_false(cmdline_get("\"a b=1\"", "a", value, sizeof(value))); /* space in key */
+    assert_false(cmdline_get("\"k=v\"x", "k", value, sizeof(value)));  /* text after quote */
+    assert_false(cmdline_get("\"k=v", "k", value, sizeof(value)));     /* unterminated */
+}
+
 static void test_empty_input(void **state)
 {
     (void)state;
@@ -124,7 +146,8 @@ static void test_errors(void **state)
     assert_malformed("a=\"", 0, "unterminated quote");
     assert_malformed("a=\"x\"y", 0, "text after closing quote");
     assert_malformed("a=x\"y\"", 0, "quote inside an unquoted value");
-    assert_malformed("\"a\"=1", 0, "quote in key");
+    assert_malformed("a\"b\"=1", 0, "quote in key");
+    assert_malformed("\"a\"=1", 0, "text after closing quote");
 }
 
 static void test_length_limits(void **state)
@@ -304,6 +327,7 @@ int main(void)
         cmocka_unit_test(test_separators),
         cmocka_unit_test(test_bare_words_and_empty_values),
         cmocka_unit_test(test_quoted_values),
+        cmocka_unit_test(test_grub_quoted_words),
         cmocka_unit_test(test_empty_input),
         cmocka_unit_test(test_optional_outputs),
         cmocka_unit_test(test_errors),

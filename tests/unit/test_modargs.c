@@ -1,0 +1,247 @@
+/* Unit tests for vmx/modargs.c: the guest module command line. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdbool.h>
+#include <string.h>
+#include "vmx/modargs.h"
+#include "tests/unit/fake.h"
+
+#define ERR_MAX 128
+
+static struct guest_config parse_ok(const char *s, unsigned index)
+{
+    struct guest_config cfg;
+    char err[ERR_MAX] = "untouched";
+    if (modargs_parse(s, index, &cfg, err, sizeof(err)) != 0)
+        fail_msg("\"%s\" rejected: %s", s, err);
+    assert_string_equal(err, "");
+    return cfg;
+}
+
+static void parse_err(const char *s, const char *reason)
+{
+    struct guest_config cfg;
+    char err[ERR_MAX] = "";
+    if (modargs_parse(s, 0, &cfg, err, sizeof(err)) != -1)
+        fail_msg("\"%s\" accepted", s);
+    if (!strstr(err, reason))
+        fail_msg("\"%s\": error \"%s\" lacks \"%s\"", s, err, reason);
+}
+
+static void assert_defaults(const struct guest_config *cfg, const char *name)
+{
+    assert_string_equal(cfg->name, name);
+    assert_int_equal(cfg->mem, 16ull << 20);
+    assert_int_equal(cfg->timeout_s, 0);
+    assert_string_equal(cfg->cmdline, "");
+    assert_int_equal(cfg->mode, GUEST_MODE_AUTO);
+    assert_false(cfg->has_entry);
+    assert_false(cfg->has_load);
+    assert_int_equal(cfg->entry, 0);
+    assert_int_equal(cfg->load, 0);
+    assert_int_equal(cfg->vcpus, 1);
+    assert_string_equal(cfg->expect, "");
+}
+
+static void test_defaults(void **state)
+{
+    (void)state;
+    struct guest_config cfg = parse_ok("", 0);
+    assert_defaults(&cfg, "guest0");
+    cfg = parse_ok(NULL, 7);
+    assert_defaults(&cfg, "guest7");
+    cfg = parse_ok("  \t ", 4294967295u);
+    assert_defaults(&cfg, "guest4294967295");
+}
+
+static void test_module_path_skipped(void **state)
+{
+    (void)state;
+    struct guest_config cfg = parse_ok("/boot/guests/0-hello-with-a-very-long-file-name.elf", 3);
+    assert_defaults(&cfg, "guest3");
+    cfg = parse_ok("  /boot/guests/0-hello.elf name=x mem=2M", 0);
+    assert_string_equal(cfg.name, "x");
+    assert_int_equal(cfg.mem, 2ull << 20);
+    /* Only the first word, and only without '=': otherwise it is an (unknown) key. */
+    parse_err("name=x /boot/guests/a.elf", "unknown key '/boot/guests/a.elf'");
+    parse_err("/boot=x", "unknown key '/boot'");
+    parse_err("boot/guest.elf", "unknown key 'boot/guest.elf'");
+}
+
+static void test_name(void **state)
+{
+    (void)state;
+    struct guest_config cfg = parse_ok("name=Az09._-", 0);
+    assert_string_equal(cfg.name, "Az09._-");
+    cfg = parse_ok("name=abcdefghijklmnopqrstuvwxyz01234", 0); /* 31 characters: max */
+    assert_string_equal(cfg.name, "abcdefghijklmnopqrstuvwxyz01234");
+    parse_err("name=abcdefghijklmnopqrstuvwxyz012345", "longer than 31 characters");
+    parse_err("name=", "bad value for name: ''");
+    parse_err("name=a/b", "name 'a/b' has a character outside [A-Za-z0-9._-]");
+    parse_err("name=\"a b\"", "has a character outside");
+    parse_err("name", "key 'name' needs a value");
+}
+
+static void test_mem(void **state)
+{
+    (void)state;
+    assert_int_equal(parse_ok("mem=1M", 0).mem, 1ull << 20);
+    assert_int_equal(parse_ok("mem=1024K", 0).mem, 1ull << 20);
+    assert_int_equal(parse_ok("mem=64G", 0).mem, 64ull << 30);
+    assert_int_equal(parse_ok("mem=3g", 0).mem, 3ull << 30);
+    assert_int_equal(parse_ok("mem=1052672", 0).mem, 1052672);     /* 1 MiB + 4 KiB, no suffix */
+    assert_int_equal(parse_ok("mem=0x200000", 0).mem, 2ull << 20); /* the tokenizer's hex */
+    parse_err("mem=512K", "mem 512K below the 1M minimum");
+    parse_err("mem=0", "mem 0 below the 1M minimum");
+    parse_err("mem=65G", "mem 65G above the 64G maximum");
+    parse_err("mem=65537M", "mem 65537M above the 64G maximum");
+    parse_err("mem=1048577", "mem 1048577 is not a multiple of 4K");
+    parse_err("mem=1026K", "mem 1026K is not a multiple of 4K");
+    parse_err("mem=x", "bad value for mem: 'x'");
+    parse_err("mem=16T", "bad value for mem: '16T'");
+    parse_err("mem=16MB", "bad value for mem: '16MB'");
+    parse_err("mem=", "bad value for mem: ''");
+    parse_err("mem=99999999999999999999", "bad value for mem");
+    parse_err("mem=17179869184G", "bad value for mem"); /* overflows when scaled */
+}
+
+static void test_timeout(void **state)
+{
+    (void)state;
+    assert_int_equal(parse_ok("timeout=1", 0).timeout_s, 1);
+    assert_int_equal(parse_ok("timeout=86400", 0).timeout_s, 86400);
+    assert_int_equal(parse_ok("timeout=030", 0).timeout_s, 30);
+    parse_err("timeout=0", "timeout 0 out of range 1..86400");
+    parse_err("timeout=86401", "timeout 86401 out of range 1..86400");
+    parse_err("timeout=0x10", "bad value for timeout: '0x10'");
+    parse_err("timeout=10s", "bad value for timeout: '10s'");
+    parse_err("timeout=1K", "bad value for timeout: '1K'");
+    parse_err("timeout=-1", "bad value for timeout");
+    parse_err("timeout=", "bad value for timeout: ''");
+    parse_err("timeout=99999999999999999999999", "bad value for timeout");
+}
+
+static void test_cmdline(void **state)
+{
+    (void)state;
+    struct guest_config cfg = parse_ok("cmdline=\"console=ttyS0 quiet  x=\" name=q", 0);
+    assert_string_equal(cfg.cmdline, "console=ttyS0 quiet  x=");
+    assert_string_equal(cfg.name, "q");
+    assert_string_equal(parse_ok("cmdline=single", 0).cmdline, "single");
+    assert_string_equal(parse_ok("cmdline=\"\"", 0).cmdline, "");
+    char long_line[300];
+    strcpy(long_line, "cmdline=\"");
+    size_t n = strlen(long_line);
+    memset(long_line + n, 'c', 255);
+    strcpy(long_line + n + 255, "\"");
+    cfg = parse_ok(long_line, 0);
+    assert_int_equal(strlen(cfg.cmdline), 255);
+    long_line[n + 255] = 'c';
+    strcpy(long_line + n + 256, "\"");
+    parse_err(long_line, "bad command line: value too long");
+    parse_err("cmdline=\"unterminated", "bad command line: unterminated quote");
+}
+
+static void test_real_mode(void **state)
+{
+    (void)state;
+    struct guest_config cfg = parse_ok("mode=real entry=0x7c00 load=0x7C00", 0);
+    assert_int_equal(cfg.mode, GUEST_MODE_REAL);
+    assert_true(cfg.has_entry);
+    assert_true(cfg.has_load);
+    assert_int_equal(cfg.entry, 0x7C00);
+    assert_int_equal(cfg.load, 0x7C00);
+    cfg = parse_ok("load=4096 entry=0xFFFFF mode=real", 0); /* any order; decimal ok */
+    assert_int_equal(cfg.load, 4096);
+    assert_int_equal(cfg.entry, 0xFFFFF);
+    parse_err("mode=real entry=0x7c00", "mode=real needs entry= and load=");
+    parse_err("mode=real load=0x7c00", "mode=real needs entry= and load=");
+    parse_err("mode=real", "mode=real needs entry= and load=");
+    parse_err("entry=0x7c00", "entry= and load= need mode=real");
+    parse_err("load=0x7c00", "entry= and load= need mode=real");
+    parse_err("mode=real entry=0x100000 load=0", "entry 0x100000 not below 1M (real mode)");
+    parse_err("mode=real entry=0 load=0x100000", "load 0x100000 not below 1M (real mode)");
+    parse_err("mode=real entry=7c00 load=0", "bad value for entry: '7c00'");
+    parse_err("mode=real entry=0 load=1M", "bad value for load: '1M'");
+    parse_err("mode=protected", "bad value for mode: 'protected' (only 'real')");
+    parse_err("mode=", "bad value for mode: ''");
+}
+
+static void test_vcpus_and_expect(void **state)
+{
+    (void)state;
+    struct guest_config cfg = parse_ok("vcpus=8 expect=\"exit(0) twice\"", 0);
+    assert_int_equal(cfg.vcpus, 8);
+    assert_string_equal(cfg.expect, "exit(0) twice");
+    assert_int_equal(parse_ok("vcpus=1", 0).vcpus, 1);
+    parse_err("vcpus=0", "vcpus 0 out of range 1..8");
+    parse_err("vcpus=9", "vcpus 9 out of range 1..8");
+    parse_err("vcpus=two", "bad value for vcpus: 'two'");
+    parse_err("vcpus=0x2", "bad value for vcpus: '0x2'");
+    char expect[80];
+    strcpy(expect, "expect=");
+    memset(expect + 7, 'e', 63);
+    expect[7 + 63] = '\0';
+    assert_int_equal(strlen(parse_ok(expect, 0).expect), 63);
+    strcat(expect, "e");
+    parse_err(expect, "expect longer than 63 characters");
+    parse_err("expect=", "bad value for expect: ''");
+}
+
+static void test_all_keys_together(void **state)
+{
+    (void)state;
+    struct guest_config cfg = parse_ok("/boot/g.bin name=rm mem=2M timeout=5 cmdline=\"a b\" "
+                                       "mode=real entry=0x7c00 load=0x7c00 vcpus=2 expect=halted",
+                                       9);
+    assert_string_equal(cfg.name, "rm");
+    assert_int_equal(cfg.mem, 2ull << 20);
+    assert_int_equal(cfg.timeout_s, 5);
+    assert_string_equal(cfg.cmdline, "a b");
+    assert_int_equal(cfg.mode, GUEST_MODE_REAL);
+    assert_int_equal(cfg.vcpus, 2);
+    assert_string_equal(cfg.expect, "halted");
+}
+
+static void test_unknown_and_malformed(void **state)
+{
+    (void)state;
+    parse_err("foo=1", "unknown key 'foo'");
+    parse_err("name=x foo", "unknown key 'foo'");
+    parse_err("Name=x", "unknown key 'Name'");
+    parse_err("mem=2M mem=4M", "duplicate key 'mem'");
+    parse_err("=x", "bad command line: empty key");
+    parse_err("name=x\"y\"", "bad command line: quote inside an unquoted value");
+    parse_err("mem", "key 'mem' needs a value");
+}
+
+static void test_small_error_buffer(void **state)
+{
+    (void)state;
+    struct guest_config cfg;
+    char err[8];
+    assert_int_equal(modargs_parse("foo=1", 0, &cfg, err, sizeof(err)), -1);
+    assert_string_equal(err, "unknown"); /* truncated, always terminated */
+    assert_int_equal(modargs_parse("foo=1", 0, &cfg, NULL, 0), -1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_module_path_skipped),
+        cmocka_unit_test(test_name),
+        cmocka_unit_test(test_mem),
+        cmocka_unit_test(test_timeout),
+        cmocka_unit_test(test_cmdline),
+        cmocka_unit_test(test_real_mode),
+        cmocka_unit_test(test_vcpus_and_expect),
+        cmocka_unit_test(test_all_keys_together),
+        cmocka_unit_test(test_unknown_and_malformed),
+        cmocka_unit_test(test_small_error_buffer),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

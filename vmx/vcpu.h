@@ -1,0 +1,89 @@
+/* A virtual CPU: its VMCS, saved registers, pending events and exit statistics. */
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+#include "mm/buddy.h"
+#include "vmx/vmx_arch.h"
+
+/* Guest general registers, indexed by the x86 register number (0 RAX ... 15 R15) so exit
+   qualifications can name them directly. Slot 4 (RSP) is unused: RSP lives in the VMCS.
+   vmx/entry.asm depends on this layout. */
+enum {
+    REG_RAX,
+    REG_RCX,
+    REG_RDX,
+    REG_RBX,
+    REG_RSP,
+    REG_RBP,
+    REG_RSI,
+    REG_RDI,
+    REG_R8,
+    REG_R9,
+    REG_R10,
+    REG_R11,
+    REG_R12,
+    REG_R13,
+    REG_R14,
+    REG_R15,
+    REG_COUNT
+};
+
+struct vcpu_regs {
+    uint64_t gpr[REG_COUNT];
+    uint64_t cr2;
+};
+
+#define VCPU_EVENT_QUEUE 8
+
+struct vcpu_event {
+    uint8_t vector;
+    uint8_t type; /* enum intr_type */
+    bool has_error_code;
+    uint32_t error_code;
+    uint32_t instr_len; /* software interrupts and exceptions */
+};
+
+struct vm;
+
+struct vcpu {
+    struct vcpu_regs regs; /* must stay first: vmx/entry.asm */
+    struct vm *vm;
+    unsigned id;
+    paddr_t vmcs;
+    uint16_t vpid;
+    bool launched;
+    uint64_t guest_xcr0;
+    uint64_t cr0_shadow, cr4_shadow; /* what the guest believes it wrote */
+    struct vcpu_event events[VCPU_EVENT_QUEUE];
+    unsigned event_count;
+    uint64_t exits;
+    uint64_t exit_counts[VMX_EXIT_COUNT];
+    /* MSR and XCR state (vmx/exit_msr.c, vmx/exit_xsetbv.c) */
+    struct vcpu_msr_state {
+        bool initialised; /* defaults applied at the first MSR exit (exit_msr.c) */
+        /* SYSCALL/SWAPGS/RDTSCP MSRs: virtual only, the real MSRs keep hv's values. */
+        uint64_t kernel_gs_base, star, lstar, cstar, fmask, tsc_aux;
+        uint64_t spec_ctrl, tsc_adjust; /* virtual, never reach the hardware */
+        uint64_t mtrr_def_type;
+        uint64_t mtrr_var[16];   /* PHYSBASE0, PHYSMASK0, ... PHYSBASE7, PHYSMASK7 */
+        uint64_t mtrr_fixed[11]; /* FIX64K_00000, FIX16K_80000/A0000, FIX4K_C0000 ... F8000 */
+    } msr;
+    uint64_t cr8; /* task priority (vmx/exit_cr.c): no TPR shadow, so CR8 stays virtual */
+};
+
+/* Entry assembly: 0 after a VM exit, else the vmx_status of the failed VMLAUNCH/VMRESUME. */
+int vmx_enter(struct vcpu_regs *regs, int launched);
+void vmx_exit_stub(void);
+
+uint64_t vcpu_reg(const struct vcpu *v, unsigned reg); /* RSP comes from the VMCS */
+void vcpu_set_reg(struct vcpu *v, unsigned reg, uint64_t value);
+/* Advances RIP by VM_EXIT_INSTRUCTION_LEN and clears STI/MOV-SS blocking (SDM §27.3.1.5). */
+void vcpu_skip_instruction(struct vcpu *v);
+int vcpu_cpl(void); /* from the guest's SS access rights */
+
+/* Event injection (SDM §27.6): queued, delivered at the next entry the guest can take it. */
+void vcpu_inject_exception(struct vcpu *v, unsigned vector, bool has_error_code, uint32_t error);
+void vcpu_inject_gp0(struct vcpu *v);
+void vcpu_inject_ud(struct vcpu *v);
+/* Before entry: re-inject an interrupted delivery first, then the queue's head. */
+void vcpu_deliver_events(struct vcpu *v, uint32_t idt_vectoring_info, uint32_t idt_error);

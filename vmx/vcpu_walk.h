@@ -1,0 +1,9 @@
+/* The guest page-walk context of a vCPU, read from its current VMCS. */
+#pragma once
+#include "vmx/guest_walk.h"
+#include "vmx/vcpu.h"
+
+void vcpu_walk_ctx(const struct vcpu *v, struct walk_ctx *c);
+/* Injects the #PF a failed walk reports (CR2 and error code), or ends the VM for a page table
+   outside guest RAM. */
+void vcpu_walk_failed(struct vcpu *v, int result, const struct walk_fault *f);

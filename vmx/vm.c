@@ -1,0 +1,235 @@
+/* Building and tearing down a guest VM. Every frame taken here is given back in vm_destroy,
+   and the free count is checked against its value before the VM. */
+#include "vmx/vm.h"
+#include "drivers/vdev.h"
+#include "kernel/fmt.h"
+#include "kernel/log.h"
+#include "kernel/string.h"
+#include "mm/frame.h"
+#include "mm/layout.h"
+#include "vmx/loader.h"
+#include "vmx/vmcs.h"
+#include "vmx/vmcs_setup.h"
+#include "vmx/vmx.h"
+#include "vmx/vmx_ops.h"
+#include "vmx/vpid.h"
+
+#define BITMAP_ALL_ONES 0xFF
+#define XCR0_INITIAL    1 /* x87 only, the power-on value */
+
+static unsigned order_for_chunk(uint64_t remaining)
+{
+    unsigned order = 0;
+    while (order < BUDDY_MAX_ORDER && (FRAME_SIZE << (order + 1)) <= remaining)
+        order++;
+    return order;
+}
+
+/* Guest RAM: the largest power-of-two blocks that fit, smaller ones when memory is fragmented. */
+static int alloc_guest_ram(struct guest_mem *m, uint64_t size)
+{
+    m->size = size;
+    m->nchunks = 0;
+    for (uint64_t gpa = 0; gpa < size;) {
+        unsigned order = order_for_chunk(size - gpa);
+        paddr_t pa;
+        while ((pa = frame_alloc(order, FRAME_ZERO)) == PADDR_NONE && order > 0)
+            order--;
+        if (pa == PADDR_NONE || m->nchunks == GUEST_MEM_MAX_CHUNKS) {
+            if (pa != PADDR_NONE)
+                frame_free(pa, order);
+            return -1;
+        }
+        uint64_t bytes = FRAME_SIZE << order;
+        m->chunk[m->nchunks++] = (struct guest_mem_chunk){gpa, pa, phys_to_virt(pa), bytes, order};
+        gpa += bytes;
+    }
+    return 0;
+}
+
+static void free_guest_ram(struct guest_mem *m)
+{
+    for (size_t i = 0; i < m->nchunks; i++)
+        frame_free(m->chunk[i].hpa, m->chunk[i].order);
+    m->nchunks = 0;
+}
+
+static paddr_t alloc_filled_page(uint8_t fill)
+{
+    paddr_t pa = frame_alloc(0, 0);
+    if (pa != PADDR_NONE)
+        memset(phys_to_virt(pa), fill, FRAME_SIZE);
+    return pa;
+}
+
+static void free_page(paddr_t *pa)
+{
+    if (*pa != PADDR_NONE && *pa)
+        frame_free(*pa, 0);
+    *pa = PADDR_NONE;
+}
+
+static int map_guest_ram(struct vm *vm)
+{
+    const struct ept_caps caps = {vmx_config.ept_1g, vmx_config.ept_2m, vmx_config.ept_ad};
+    if (ept_init(&vm->ept, &caps))
+        return -1;
+    for (size_t i = 0; i < vm->mem.nchunks; i++) {
+        const struct guest_mem_chunk *c = &vm->mem.chunk[i];
+        if (ept_map(&vm->ept, c->gpa, c->hpa, c->size, EPT_RWX, EPT_MT_WB))
+            return -1;
+    }
+    return 0;
+}
+
+/* Intercept everything: every MSR and every port exits (bitmaps all ones). */
+static int alloc_bitmaps(struct vm *vm)
+{
+    vm->msr_bitmap = alloc_filled_page(BITMAP_ALL_ONES);
+    vm->io_bitmap[0] = alloc_filled_page(BITMAP_ALL_ONES);
+    vm->io_bitmap[1] = alloc_filled_page(BITMAP_ALL_ONES);
+    vm->fpu_state = frame_alloc(0, FRAME_ZERO);
+    return vm->msr_bitmap == PADDR_NONE || vm->io_bitmap[0] == PADDR_NONE ||
+                   vm->io_bitmap[1] == PADDR_NONE || vm->fpu_state == PADDR_NONE
+               ? -1
+               : 0;
+}
+
+static void setup_entry_state(struct vcpu *v, const struct guest_entry *e)
+{
+    switch (e->mode) {
+    case GUEST_CPU_REAL:
+        vmcs_setup_guest_real(e->rip);
+        v->cr0_shadow = vmcs_readnat(VMCS_CR0_READ_SHADOW);
+        break;
+    case GUEST_CPU_PROT32:
+        vmcs_setup_guest_prot32(e->rip);
+        break;
+    case GUEST_CPU_LONG64:
+        vmcs_setup_guest_long64(e->rip, e->cr3);
+        break;
+    }
+    v->cr0_shadow = vmcs_readnat(VMCS_CR0_READ_SHADOW);
+    v->cr4_shadow = vmcs_readnat(VMCS_CR4_READ_SHADOW);
+    vmcs_writenat(VMCS_GUEST_RSP, e->rsp);
+    v->regs.gpr[REG_RAX] = e->rax;
+    v->regs.gpr[REG_RBX] = e->rbx;
+    v->regs.gpr[REG_RDI] = e->rdi;
+    v->regs.gpr[REG_RSI] = e->rsi;
+}
+
+/* A fresh VMCS for the vCPU, made current, with controls, host and guest state. */
+static int build_vmcs(struct vm *vm, const struct guest_entry *e, char *why, size_t size)
+{
+    struct vcpu *v = &vm->vcpu;
+    char err[160];
+    v->vmcs = vmx_alloc_region();
+    if (v->vmcs == PADDR_NONE) {
+        fmt_snprintf(why, size, "out of memory for the VMCS");
+        return -1;
+    }
+    if (vmx_clear(v->vmcs) != VMX_OK || vmx_ptrld(v->vmcs) != VMX_OK) {
+        fmt_snprintf(why, size, "VMCLEAR/VMPTRLD of a new VMCS failed");
+        return -1;
+    }
+    vmcs_error_clear();
+    vmcs_setup_controls(vm);
+    vmcs_setup_host();
+    setup_entry_state(v, e);
+    if (vmcs_error_take(err, sizeof(err))) {
+        log_error("vm %s: %s", vm->cfg.name, err);
+        fmt_snprintf(why, size, "VMCS setup failed: %s", err);
+        return -1;
+    }
+    return 0;
+}
+
+static int build(struct vm *vm, const void *image, size_t image_len, char *why, size_t size)
+{
+    struct guest_entry entry;
+    char err[128];
+    if (alloc_guest_ram(&vm->mem, vm->cfg.mem)) {
+        fmt_snprintf(why, size, "cannot allocate %llu MiB of guest RAM",
+                     (unsigned long long)(vm->cfg.mem >> 20));
+        return -1;
+    }
+    if (map_guest_ram(vm) || alloc_bitmaps(vm)) {
+        fmt_snprintf(why, size, "out of memory for EPT tables or bitmaps");
+        return -1;
+    }
+    if (loader_load(image, image_len, &vm->cfg, &vm->mem, &entry, err, sizeof(err))) {
+        fmt_snprintf(why, size, "%s", err);
+        return -1;
+    }
+    vm->vcpu.vpid = vpid_alloc();
+    if (!vm->vcpu.vpid) {
+        fmt_snprintf(why, size, "no free VPID");
+        return -1;
+    }
+    if (vdev_register_defaults(vm)) {
+        fmt_snprintf(why, size, "cannot register virtual devices");
+        return -1;
+    }
+    return build_vmcs(vm, &entry, why, size);
+}
+
+int vm_create(struct vm *vm, unsigned index, const void *image, size_t image_len,
+              const char *cmdline, char *why, size_t why_size)
+{
+    char err[128];
+    memset(vm, 0, sizeof(*vm));
+    vm->index = index;
+    vm->vcpu.vm = vm;
+    vm->vcpu.guest_xcr0 = XCR0_INITIAL;
+    vm->msr_bitmap = vm->io_bitmap[0] = vm->io_bitmap[1] = vm->fpu_state = PADDR_NONE;
+    vm->vcpu.vmcs = PADDR_NONE;
+    vm->ept.pml4 = PADDR_NONE;
+    vm->frames_before = frame_free_count();
+    if (modargs_parse(cmdline, index, &vm->cfg, err, sizeof(err))) {
+        fmt_snprintf(vm->cfg.name, sizeof(vm->cfg.name), "guest%u", index);
+        fmt_snprintf(why, why_size, "%s", err);
+        return -1;
+    }
+    vm->created = true;
+    if (build(vm, image, image_len, why, why_size)) {
+        vm_destroy(vm);
+        return -1;
+    }
+    return 0;
+}
+
+void vm_destroy(struct vm *vm)
+{
+    struct vcpu *v = &vm->vcpu;
+    if (!vm->created)
+        return;
+    if (v->vmcs != PADDR_NONE) {
+        vmx_clear(v->vmcs);
+        frame_free(v->vmcs, 0);
+        v->vmcs = PADDR_NONE;
+    }
+    if (v->vpid) {
+        /* Stale translations tagged with this VPID must not survive its reuse. */
+        vmx_invvpid(INVVPID_SINGLE_CONTEXT, v->vpid, 0);
+        vpid_free(v->vpid);
+        v->vpid = 0;
+    }
+    if (vm->ept.pml4 != PADDR_NONE) {
+        vmx_invept(INVEPT_SINGLE_CONTEXT, ept_pointer(&vm->ept));
+        ept_destroy(&vm->ept);
+    }
+    free_page(&vm->msr_bitmap);
+    free_page(&vm->io_bitmap[0]);
+    free_page(&vm->io_bitmap[1]);
+    free_page(&vm->fpu_state);
+    free_guest_ram(&vm->mem);
+    vm->created = false;
+    uint64_t after = frame_free_count();
+    if (after != vm->frames_before)
+        log_error("mm: guest %s teardown: %lld frames not returned (before %llu, after %llu)",
+                  vm->cfg.name, (long long)(vm->frames_before - after),
+                  (unsigned long long)vm->frames_before, (unsigned long long)after);
+    else
+        log_info("mm: guest %s teardown: every frame returned (%llu free)", vm->cfg.name,
+                 (unsigned long long)after);
+}

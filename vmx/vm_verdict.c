@@ -1,0 +1,26 @@
+/* A guest's verdict and its end-of-guest report (the public log contract). */
+#include "kernel/fmt.h"
+#include "kernel/log.h"
+#include "vmx/exit.h"
+#include "vmx/vm.h"
+
+void vm_end(struct vm *vm, const char *fmt, ...)
+{
+    va_list ap;
+    if (vm->ended)
+        return; /* the first verdict stands */
+    va_start(ap, fmt);
+    fmt_vsnprintf(vm->verdict, sizeof(vm->verdict), fmt, ap);
+    va_end(ap);
+    vm->ended = true;
+}
+
+void vm_report(const struct vm *vm)
+{
+    log_contract("hv: guest %s ended: %s exits=%llu", vm->cfg.name, vm->verdict,
+                 (unsigned long long)vm->vcpu.exits);
+    for (unsigned r = 0; r < VMX_EXIT_COUNT; r++)
+        if (vm->vcpu.exit_counts[r])
+            log_info("  %s: exits %-28s %llu", vm->cfg.name, exit_reason_name(r),
+                     (unsigned long long)vm->vcpu.exit_counts[r]);
+}
