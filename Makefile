@@ -47,7 +47,8 @@ $(BUILD)/hv.iso: $(BUILD)/hv.elf grub.cfg $(GUEST_BINS)
 	@rm -rf $(BUILD)/iso && mkdir -p $(BUILD)/iso/boot/grub $(BUILD)/iso/boot/guests
 	cp $(BUILD)/hv.elf $(BUILD)/iso/boot/hv.elf
 	cp grub.cfg $(BUILD)/iso/boot/grub/grub.cfg
-	$(if $(GUEST_BINS),cp $(GUEST_BINS) $(BUILD)/iso/boot/guests/)
+	cp -r $(GUEST_DIR)/. $(BUILD)/iso/boot/guests/
+	find $(BUILD)/iso/boot/guests -type f ! -name '*.elf' ! -name '*.bin' -delete
 	grub-mkrescue -o $@ $(BUILD)/iso >$(BUILD)/grub-mkrescue.log 2>&1 || \
 	    (cat $(BUILD)/grub-mkrescue.log; exit 1)
 

@@ -28,7 +28,7 @@ static void filter_features(const struct vcpu *v, struct cpuid_regs *r)
                 CPUID_1_ECX_OSXSAVE);
     r->ecx |= CPUID_1_ECX_HYPERVISOR;
     /* OSXSAVE mirrors the guest's own CR4.OSXSAVE. */
-    if (v->cr4_shadow & CR4_OSXSAVE)
+    if (vcpu_visible_cr4() & CR4_OSXSAVE)
         r->ecx |= CPUID_1_ECX_OSXSAVE;
     r->edx &=
         ~(CPUID_1_EDX_DS | CPUID_1_EDX_ACPI | CPUID_1_EDX_TM | CPUID_1_EDX_PBE | CPUID_1_EDX_HTT);

@@ -73,18 +73,12 @@ struct cr_state {
     uint64_t cr0, cr3, cr4, efer; /* cr0/cr4 guest-visible */
 };
 
-static uint64_t visible_cr(enum vmcs_field real, enum vmcs_field shadow, enum vmcs_field mask)
-{
-    uint64_t owned = vmcs_readnat(mask);
-    return (vmcs_readnat(real) & ~owned) | (vmcs_readnat(shadow) & owned);
-}
-
 static struct cr_state read_state(void)
 {
     return (struct cr_state){
-        .cr0 = visible_cr(VMCS_GUEST_CR0, VMCS_CR0_READ_SHADOW, VMCS_CR0_GUEST_HOST_MASK),
+        .cr0 = vcpu_visible_cr0(),
         .cr3 = vmcs_readnat(VMCS_GUEST_CR3),
-        .cr4 = visible_cr(VMCS_GUEST_CR4, VMCS_CR4_READ_SHADOW, VMCS_CR4_GUEST_HOST_MASK),
+        .cr4 = vcpu_visible_cr4(),
         .efer = vmcs_read64(VMCS_GUEST_EFER),
     };
 }
@@ -141,18 +135,16 @@ static int maybe_read_pdptes(const struct vcpu *v, const struct cr_state *next, 
     return read_pdptes(v, next->cr3, pdpte) ? -1 : 1;
 }
 
-static void commit_cr0(struct vcpu *v, uint64_t cr0)
+static void commit_cr0(uint64_t cr0)
 {
     vmcs_writenat(VMCS_CR0_READ_SHADOW, cr0);
     vmcs_writenat(VMCS_GUEST_CR0, vmcs_guest_cr0(cr0 & ~(CR0_CD | CR0_NW)));
-    v->cr0_shadow = cr0;
 }
 
-static void commit_cr4(struct vcpu *v, uint64_t cr4)
+static void commit_cr4(uint64_t cr4)
 {
     vmcs_writenat(VMCS_CR4_READ_SHADOW, cr4);
     vmcs_writenat(VMCS_GUEST_CR4, vmcs_guest_cr4(cr4));
-    v->cr4_shadow = cr4;
 }
 
 /* EFER.LMA follows CR0.PG while EFER.LME is set, and the "IA-32e mode guest" entry control
@@ -198,7 +190,7 @@ static enum cr_result write_cr0(struct vcpu *v, uint64_t value)
     if (load < 0)
         return CR_GP;
 
-    commit_cr0(v, cr0);
+    commit_cr0(cr0);
     if (next.efer != s.efer)
         commit_efer(next.efer);
     if (load)
@@ -228,7 +220,7 @@ static enum cr_result write_cr4(struct vcpu *v, uint64_t value)
     if (load < 0)
         return CR_GP;
 
-    commit_cr4(v, value);
+    commit_cr4(value);
     if (load)
         write_pdptes(pdpte);
     if (changed & CR4_FLUSH_BITS)

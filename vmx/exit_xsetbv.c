@@ -25,19 +25,10 @@ static bool xcr0_valid(uint64_t value)
     return (value & ~xcr0_guest_supported()) == 0;
 }
 
-/* CR4 as the guest sees it (§25.6.6): hv-owned bits from the read shadow, the rest from the
-   real register. OSXSAVE is guest-owned, so setting it causes no CR exit and v->cr4_shadow may
-   not have it yet: the VMCS is the authority. */
-static uint64_t guest_visible_cr4(void)
-{
-    uint64_t owned = vmcs_readnat(VMCS_CR4_GUEST_HOST_MASK);
-    return (vmcs_readnat(VMCS_GUEST_CR4) & ~owned) | (vmcs_readnat(VMCS_CR4_READ_SHADOW) & owned);
-}
-
 void exit_handle_xsetbv(struct vcpu *v)
 {
     /* #UD outranks #GP: without CR4.OSXSAVE the instruction does not exist for the guest. */
-    if (!(guest_visible_cr4() & CR4_OSXSAVE)) {
+    if (!(vcpu_visible_cr4() & CR4_OSXSAVE)) {
         vcpu_inject_ud(v);
         return;
     }

@@ -35,6 +35,22 @@ void vcpu_skip_instruction(struct vcpu *v)
                      intr & ~(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
 }
 
+static uint64_t visible_cr(enum vmcs_field real, enum vmcs_field shadow, enum vmcs_field mask)
+{
+    uint64_t owned = vmcs_readnat(mask);
+    return (vmcs_readnat(real) & ~owned) | (vmcs_readnat(shadow) & owned);
+}
+
+uint64_t vcpu_visible_cr0(void)
+{
+    return visible_cr(VMCS_GUEST_CR0, VMCS_CR0_READ_SHADOW, VMCS_CR0_GUEST_HOST_MASK);
+}
+
+uint64_t vcpu_visible_cr4(void)
+{
+    return visible_cr(VMCS_GUEST_CR4, VMCS_CR4_READ_SHADOW, VMCS_CR4_GUEST_HOST_MASK);
+}
+
 int vcpu_cpl(void)
 {
     return (int)((vmcs_read32(VMCS_GUEST_SS_AR) >> SEG_AR_DPL_SHIFT) & 3);

@@ -53,7 +53,6 @@ struct vcpu {
     uint16_t vpid;
     bool launched;
     uint64_t guest_xcr0;
-    uint64_t cr0_shadow, cr4_shadow; /* what the guest believes it wrote */
     struct vcpu_event events[VCPU_EVENT_QUEUE];
     unsigned event_count;
     uint64_t exits;
@@ -80,6 +79,10 @@ void vcpu_set_reg(struct vcpu *v, unsigned reg, uint64_t value);
 /* Advances RIP by VM_EXIT_INSTRUCTION_LEN and clears STI/MOV-SS blocking (SDM §27.3.1.5). */
 void vcpu_skip_instruction(struct vcpu *v);
 int vcpu_cpl(void); /* from the guest's SS access rights */
+/* CR0/CR4 as the guest sees them (§25.6.6): hv-owned bits (guest/host mask) from the read
+   shadow, the rest from the real register. The VMCS is the only copy. */
+uint64_t vcpu_visible_cr0(void);
+uint64_t vcpu_visible_cr4(void);
 
 /* Event injection (SDM §27.6): queued, delivered at the next entry the guest can take it. */
 void vcpu_inject_exception(struct vcpu *v, unsigned vector, bool has_error_code, uint32_t error);

@@ -100,7 +100,6 @@ static void setup_entry_state(struct vcpu *v, const struct guest_entry *e)
     switch (e->mode) {
     case GUEST_CPU_REAL:
         vmcs_setup_guest_real(e->rip);
-        v->cr0_shadow = vmcs_readnat(VMCS_CR0_READ_SHADOW);
         break;
     case GUEST_CPU_PROT32:
         vmcs_setup_guest_prot32(e->rip);
@@ -109,8 +108,6 @@ static void setup_entry_state(struct vcpu *v, const struct guest_entry *e)
         vmcs_setup_guest_long64(e->rip, e->cr3);
         break;
     }
-    v->cr0_shadow = vmcs_readnat(VMCS_CR0_READ_SHADOW);
-    v->cr4_shadow = vmcs_readnat(VMCS_CR4_READ_SHADOW);
     vmcs_writenat(VMCS_GUEST_RSP, e->rsp);
     v->regs.gpr[REG_RAX] = e->rax;
     v->regs.gpr[REG_RBX] = e->rbx;

@@ -227,3 +227,18 @@ CASES = [
          log=[r'module 0: .*"cmdline=a b c"', r"^hv: guest q ended: exit\(0\) exits=\d+$"],
          not_log=NO_CRASH),
 ]
+
+
+# Further case lists live in tests/e2e/cases_*.py (one per area), each defining CASES.
+def _load_more_cases():
+    import importlib
+    import pathlib
+    import sys
+    here = pathlib.Path(__file__).resolve().parent
+    if str(here) not in sys.path:
+        sys.path.insert(0, str(here))
+    for path in sorted(here.glob("cases_*.py")):
+        CASES.extend(importlib.import_module(path.stem).CASES)
+
+
+_load_more_cases()

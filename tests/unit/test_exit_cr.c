@@ -49,8 +49,6 @@ static void set_guest(uint64_t cr0, uint64_t cr4, uint64_t efer, bool cs_long)
     fake_vmcs_set(VMCS_GUEST_CR0, vmcs_guest_cr0(cr0 & ~(CR0_CD | CR0_NW)));
     fake_vmcs_set(VMCS_CR4_READ_SHADOW, cr4);
     fake_vmcs_set(VMCS_GUEST_CR4, vmcs_guest_cr4(cr4));
-    v->cr0_shadow = cr0;
-    v->cr4_shadow = cr4;
     fake_vmcs_set(VMCS_GUEST_EFER, efer);
     fake_vmcs_set(VMCS_ENTRY_CTLS, ENTRY_BASE | ((efer & EFER_LMA) ? ENTRY_IA32E_MODE_GUEST : 0));
     fake_vmcs_set(VMCS_GUEST_CS_AR, cs_long ? AR_CODE64 : AR_CODE32);
@@ -130,7 +128,7 @@ static void mov_to_cr(unsigned cr, unsigned gpr, uint64_t value, uint32_t len)
 static void assert_cr0(uint64_t visible)
 {
     assert_int_equal(fake_vmcs_get(VMCS_CR0_READ_SHADOW), visible);
-    assert_int_equal(v->cr0_shadow, visible);
+    assert_int_equal(vcpu_visible_cr0(), visible);
     assert_int_equal(fake_vmcs_get(VMCS_GUEST_CR0),
                      (visible & ~(CR0_CD | CR0_NW)) | CR0_NE); /* FIXED0 minus PE/PG */
 }
@@ -431,7 +429,7 @@ static void test_cr4_write_keeps_vmxe_hidden(void **state)
     mov_to_cr(4, REG_RBX, want, 3);
     assert_advanced(3);
     assert_int_equal(fake_vmcs_get(VMCS_CR4_READ_SHADOW), want);
-    assert_int_equal(v->cr4_shadow, want);
+    assert_int_equal(vcpu_visible_cr4(), want);
     assert_int_equal(fake_vmcs_get(VMCS_GUEST_CR4), want | CR4_VMXE);
     assert_int_equal(fake_vmcs_invvpid_count(), 1); /* PSE changed */
 
