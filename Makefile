@@ -22,7 +22,7 @@ KCSRC   := $(foreach d,$(KDIRS),$(wildcard $(d)/*.c))
 KASRC   := $(foreach d,$(KDIRS),$(wildcard $(d)/*.asm))
 KOBJ    := $(KASRC:%.asm=$(BUILD)/k/%.o) $(KCSRC:%.c=$(BUILD)/k/%.o)
 
-.PHONY: all deps run test unit e2e clean format lint guests
+.PHONY: all deps run test unit e2e clean format lint fuzz fuzz-smoke bench guests
 all: $(BUILD)/hv.iso guests
 
 deps: $(DEPS_STAMP)
@@ -92,7 +92,15 @@ unit: $(UNIT_BIN)
 e2e: all guests
 	tests/e2e/run
 
-test: unit e2e
+test: lint unit e2e
+
+# Static analysis (clang-format check, cppcheck, clang-tidy): tools/lint.
+lint: $(DEPS_STAMP)
+	tools/lint
+
+# libFuzzer harnesses: tests/fuzz/fuzz.mk defines fuzz (FUZZ_SECONDS each) and fuzz-smoke,
+# and adds fuzz-smoke to test.
+-include tests/fuzz/fuzz.mk
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -119,6 +119,51 @@ static uint64_t slice_from_cmdline(const char *cmdline)
     return us;
 }
 
+/* Builds the VM for module i in slot `slot`; a refused guest gets its verdict line at once. */
+static struct vm *create_guest(size_t i, unsigned slot)
+{
+    const struct mb2_module *m = &boot_info.modules[i];
+    struct vm *vm = &vms[slot];
+    char why[VM_VERDICT_MAX - 16];
+    if (vm_create(vm, slot, phys_to_virt(m->start), m->end - m->start, m->cmdline, why,
+                  sizeof(why))) {
+        log_contract("hv: guest %s ended: rejected(%s) exits=0", vm->cfg.name, why);
+        return 0;
+    }
+    log_info("hv: guest %s: %llu MiB RAM, VPID %u", vm->cfg.name,
+             (unsigned long long)(vm->cfg.mem >> 20), vm->vcpu.vpid);
+    return vm;
+}
+
+/* debug.lifecycle=N: module 0 is built, run and torn down N times in sequence, and the free
+   frame count must come back to its starting value (issue: no frame lost across lifecycles). */
+static bool run_lifecycle(const struct sched_config *sc)
+{
+    char value[CMDLINE_VALUE_MAX];
+    uint64_t rounds;
+    if (!cmdline_get(boot_info.cmdline, "debug.lifecycle", value, sizeof(value)))
+        return false;
+    if (cmdline_parse_u64(value, false, &rounds) || !rounds || !boot_info.module_count) {
+        log_warn("debug.lifecycle=%s needs a count > 0 and a module", value);
+        return false;
+    }
+    uint64_t before = frame_free_count();
+    log_contract("hv: ready");
+    for (uint64_t r = 0; r < rounds; r++) {
+        struct vm *vm = create_guest(0, 0);
+        if (vm)
+            sched_run(&vm, 1, sc);
+    }
+    uint64_t after = frame_free_count();
+    log_info("hv: lifecycle: %llu guests in sequence, free frames before %llu, after %llu%s",
+             (unsigned long long)rounds, (unsigned long long)before, (unsigned long long)after,
+             before == after ? "" : " (FRAMES LOST)");
+    if (mm_check())
+        panic("mm: allocator invariants broken after %llu guest lifecycles",
+              (unsigned long long)rounds);
+    return true;
+}
+
 /* Every module is a guest: build them all, then run them side by side. */
 static void run_guests(uint64_t slice_us)
 {
@@ -128,17 +173,12 @@ static void run_guests(uint64_t slice_us)
     log_info("hv: TSC %llu kHz, slice %llu us, %zu guest module(s)",
              (unsigned long long)guest_tsc_khz, (unsigned long long)slice_us,
              boot_info.module_count);
+    if (run_lifecycle(&sc))
+        return;
     for (size_t i = 0; i < boot_info.module_count; i++) {
-        const struct mb2_module *m = &boot_info.modules[i];
-        char why[VM_VERDICT_MAX - 16];
-        if (vm_create(&vms[i], (unsigned)i, phys_to_virt(m->start), m->end - m->start, m->cmdline,
-                      why, sizeof(why))) {
-            log_contract("hv: guest %s ended: rejected(%s) exits=0", vms[i].cfg.name, why);
-            continue;
-        }
-        log_info("hv: guest %s: %llu MiB RAM, VPID %u", vms[i].cfg.name,
-                 (unsigned long long)(vms[i].cfg.mem >> 20), vms[i].vcpu.vpid);
-        live_vms[live++] = &vms[i];
+        struct vm *vm = create_guest(i, (unsigned)i);
+        if (vm)
+            live_vms[live++] = vm;
     }
     log_contract("hv: ready");
     sched_run(live_vms, live, &sc);

@@ -1,20 +1,23 @@
 /* The few libc routines hv needs; gcc may also emit calls to memset/memcpy itself. */
+#include <stdint.h>
 #include "kernel/string.h"
 
+/* REP STOSB/MOVSB: one instruction for the whole range (fast-string microcode on hardware,
+   and one emulated instruction per iteration in Bochs instead of a four-instruction loop). */
 void *memset(void *dst, int c, size_t n)
 {
-    unsigned char *d = dst;
-    while (n--)
-        *d++ = (unsigned char)c;
+    void *d = dst;
+    size_t qwords = n / 8, bytes = n % 8;
+    uint64_t pattern = (uint8_t)c * 0x0101010101010101ull;
+    __asm__ volatile("rep stosq" : "+D"(d), "+c"(qwords) : "a"(pattern) : "memory");
+    __asm__ volatile("rep stosb" : "+D"(d), "+c"(bytes) : "a"(pattern) : "memory");
     return dst;
 }
 
 void *memcpy(void *dst, const void *src, size_t n)
 {
-    unsigned char *d = dst;
-    const unsigned char *s = src;
-    while (n--)
-        *d++ = *s++;
+    void *d = dst;
+    __asm__ volatile("rep movsb" : "+D"(d), "+S"(src), "+c"(n) : : "memory");
     return dst;
 }
 
