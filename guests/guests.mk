@@ -14,6 +14,27 @@ $(GUEST_DIR)/%.o: guests/%.asm guests/include/guest.inc | $(DEPS_STAMP)
 $(GUEST_DIR)/%.elf: $(GUEST_DIR)/%.o
 	$(LD) $(GUEST_LD32) -o $@ $<
 
+# C guests (ELF64): guests/lib is their runtime (crt0, hardware access, console, g_try) and
+# reuses hv's own formatter. A guest folder's guest.mk links its objects with GUEST_LIB_OBJ.
+GUEST_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -ffreestanding -fno-pie -fno-pic \
+                -mno-red-zone -mgeneral-regs-only -mcmodel=small -fno-stack-protector \
+                -nostdinc -isystem $(shell $(CC) -print-file-name=include) -I. -MMD -MP
+GUEST_LD64   := -m elf_x86_64 -nostdlib -static -z noexecstack --no-warn-rwx-segments \
+                -T guests/lib/guest.ld
+GUEST_LIB_OBJ := $(GUEST_DIR)/lib/crt0.o $(GUEST_DIR)/lib/guest.o $(GUEST_DIR)/lib/fmt.o
+
+$(GUEST_DIR)/lib/crt0.o: guests/lib/crt0.asm | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(NASM) -f elf64 $< -o $@
+
+$(GUEST_DIR)/lib/fmt.o: kernel/fmt.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(GUEST_CFLAGS) -c $< -o $@
+
+$(GUEST_DIR)/%.o: guests/%.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(GUEST_CFLAGS) -c $< -o $@
+
 -include $(wildcard guests/*/guest.mk)
 
 guests: $(GUEST_BINS)

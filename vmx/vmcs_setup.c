@@ -157,8 +157,9 @@ static void setup_guest_common(uint64_t cr0, uint64_t cr4, uint64_t efer)
     vmcs_writenat(VMCS_GUEST_GDTR_BASE, 0);
     vmcs_write32(VMCS_GUEST_IDTR_LIMIT, REAL_SEG_LIMIT);
     vmcs_writenat(VMCS_GUEST_IDTR_BASE, 0);
-    vmcs_write32(VMCS_ENTRY_CTLS, vmx_config.ctl[VMX_CTL_ENTRY] &
-                                      ((efer & EFER_LMA) ? ~0u : ~ENTRY_IA32E_MODE_GUEST));
+    /* The "IA-32e mode guest" entry control must equal EFER.LMA (§28.3.1.1). */
+    vmcs_write32(VMCS_ENTRY_CTLS, (vmx_config.ctl[VMX_CTL_ENTRY] & ~ENTRY_IA32E_MODE_GUEST) |
+                                      ((efer & EFER_LMA) ? ENTRY_IA32E_MODE_GUEST : 0));
 }
 
 /* Real mode under unrestricted guest (§28.3.1.2): CS.base holds the entry's upper bits, so any
