@@ -135,6 +135,20 @@ static struct vm *create_guest(size_t i, unsigned slot)
     return vm;
 }
 
+/* After the guests: the free frame count must be exactly what it was before them. */
+static void check_frames_back(uint64_t before, const char *when)
+{
+    uint64_t after = frame_free_count();
+    if (after != before) {
+        log_error("mm: %s: free frames %llu, expected %llu", when, (unsigned long long)after,
+                  (unsigned long long)before);
+        hv_fail("frames lost across guest teardown");
+    }
+    log_info("mm: %s: free frames back to %llu", when, (unsigned long long)after);
+    if (mm_check())
+        panic("mm: allocator invariants broken after guest teardown");
+}
+
 /* debug.lifecycle=N: module 0 is built, run and torn down N times in sequence, and the free
    frame count must come back to its starting value (issue: no frame lost across lifecycles). */
 static bool run_lifecycle(const struct sched_config *sc)
@@ -154,13 +168,10 @@ static bool run_lifecycle(const struct sched_config *sc)
         if (vm)
             sched_run(&vm, 1, sc);
     }
-    uint64_t after = frame_free_count();
-    log_info("hv: lifecycle: %llu guests in sequence, free frames before %llu, after %llu%s",
-             (unsigned long long)rounds, (unsigned long long)before, (unsigned long long)after,
-             before == after ? "" : " (FRAMES LOST)");
-    if (mm_check())
-        panic("mm: allocator invariants broken after %llu guest lifecycles",
-              (unsigned long long)rounds);
+    log_info("hv: lifecycle: %llu guests in sequence, free frames before %llu, after %llu",
+             (unsigned long long)rounds, (unsigned long long)before,
+             (unsigned long long)frame_free_count());
+    check_frames_back(before, "lifecycle done");
     return true;
 }
 
@@ -175,6 +186,7 @@ static void run_guests(uint64_t slice_us)
              boot_info.module_count);
     if (run_lifecycle(&sc))
         return;
+    uint64_t before = frame_free_count();
     for (size_t i = 0; i < boot_info.module_count; i++) {
         struct vm *vm = create_guest(i, (unsigned)i);
         if (vm)
@@ -182,6 +194,7 @@ static void run_guests(uint64_t slice_us)
     }
     log_contract("hv: ready");
     sched_run(live_vms, live, &sc);
+    check_frames_back(before, "all guests ended");
 }
 
 void kmain(uint32_t mbi_phys, uint32_t magic)

@@ -181,7 +181,6 @@ int vm_create(struct vm *vm, unsigned index, const void *image, size_t image_len
     vm->msr_bitmap = vm->io_bitmap[0] = vm->io_bitmap[1] = vm->fpu_state = PADDR_NONE;
     vm->vcpu.vmcs = PADDR_NONE;
     vm->ept.pml4 = PADDR_NONE;
-    vm->frames_before = frame_free_count();
     if (modargs_parse(cmdline, index, &vm->cfg, err, sizeof(err))) {
         fmt_snprintf(vm->cfg.name, sizeof(vm->cfg.name), "guest%u", index);
         fmt_snprintf(why, why_size, "%s", err);
@@ -195,11 +194,32 @@ int vm_create(struct vm *vm, unsigned index, const void *image, size_t image_len
     return 0;
 }
 
+static uint64_t page_held(paddr_t pa)
+{
+    return pa != PADDR_NONE && pa ? 1 : 0;
+}
+
+/* Every frame the VM holds right now: RAM, EPT tables, VMCS, bitmaps, FPU area. */
+static uint64_t frames_held(const struct vm *vm)
+{
+    uint64_t n = page_held(vm->vcpu.vmcs) + page_held(vm->msr_bitmap) +
+                 page_held(vm->io_bitmap[0]) + page_held(vm->io_bitmap[1]) +
+                 page_held(vm->fpu_state);
+    if (vm->ept.pml4 != PADDR_NONE)
+        n += vm->ept.table_pages;
+    for (size_t i = 0; i < vm->mem.nchunks; i++)
+        n += 1ull << vm->mem.chunk[i].order;
+    return n;
+}
+
 void vm_destroy(struct vm *vm)
 {
     struct vcpu *v = &vm->vcpu;
     if (!vm->created)
         return;
+    /* Other guests may allocate and free meanwhile, so the check is not "free count equals its
+       value before this guest" but "exactly the frames this guest held came back". */
+    uint64_t held = frames_held(vm), before = frame_free_count();
     if (v->vmcs != PADDR_NONE) {
         vmx_clear(v->vmcs);
         frame_free(v->vmcs, 0);
@@ -221,12 +241,11 @@ void vm_destroy(struct vm *vm)
     free_page(&vm->fpu_state);
     free_guest_ram(&vm->mem);
     vm->created = false;
-    uint64_t after = frame_free_count();
-    if (after != vm->frames_before)
-        log_error("mm: guest %s teardown: %lld frames not returned (before %llu, after %llu)",
-                  vm->cfg.name, (long long)(vm->frames_before - after),
-                  (unsigned long long)vm->frames_before, (unsigned long long)after);
+    uint64_t returned = frame_free_count() - before;
+    if (returned != held)
+        log_error("mm: guest %s teardown: held %llu frames, returned %llu", vm->cfg.name,
+                  (unsigned long long)held, (unsigned long long)returned);
     else
-        log_info("mm: guest %s teardown: every frame returned (%llu free)", vm->cfg.name,
-                 (unsigned long long)after);
+        log_info("mm: guest %s teardown: every frame returned (%llu frames)", vm->cfg.name,
+                 (unsigned long long)held);
 }

@@ -26,7 +26,6 @@ struct vm {
     bool created, ended;
     char verdict[VM_VERDICT_MAX];
     uint64_t start_tsc, timeout_tsc; /* timeout_tsc 0: none */
-    uint64_t frames_before;          /* free frames before the VM was built */
     char console[VM_CONSOLE_LINE];   /* virtual COM1 line being assembled */
     unsigned console_len;
     uint8_t uart_regs[8];                    /* virtual 16550 register file (drivers/vdev.c) */
