@@ -25,11 +25,16 @@
 
 extern kmain
 global _start
-global boot_pml4, boot_stack_guard, boot_stack_bottom, boot_stack_top
+global boot_pml4, boot_stack_guard, boot_stack_bottom, boot_stack_top, boot_tsc
 
 section .boot.text
 bits 32
 _start:
+    mov edi, eax                    ; keep the magic: RDTSC needs EAX/EDX (CPUID check comes later;
+    rdtsc                           ; every x86-64 CPU has RDTSC)
+    mov [boot_tsc], eax
+    mov [boot_tsc + 4], edx
+    mov eax, edi
     cli
     cld
     mov esp, boot_stack_top
@@ -228,6 +233,10 @@ BOOT_DS equ 0x10
 boot_gdt_ptr:
     dw boot_gdt_end - boot_gdt - 1
     dq boot_gdt
+
+section .data
+align 8
+boot_tsc: dq 0                      ; TSC at hv's first instruction (boot-cost figures)
 
 section .boot.bss nobits alloc write align=4096
 boot_pml4:         resb 4096

@@ -1,5 +1,6 @@
 #include "vmx/sched.h"
 #include "drivers/vdev.h"
+#include "kernel/boot_phase.h"
 #include "kernel/fmt.h"
 #include "kernel/fpu.h"
 #include "kernel/hw.h"
@@ -13,6 +14,7 @@
 #define PREEMPT_TIMER_MAX 0xFFFFFFFFull
 
 static uint64_t slice_tsc;
+static bool first_entry_logged;
 
 static void load_guest_xcr0(const struct vcpu *v)
 {
@@ -74,6 +76,10 @@ static void run_slice(struct vm *vm)
         vcpu_deliver_events(v, idt_info, idt_error);
         if (vm->ended)
             break;
+        if (!v->launched && !first_entry_logged) {
+            first_entry_logged = true;
+            boot_phase("first VM entry");
+        }
         load_guest_xcr0(v);
         int status = vmx_enter(&v->regs, v->launched);
         restore_host_xcr0(v);
