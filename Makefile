@@ -98,6 +98,9 @@ test: lint unit e2e
 lint: $(DEPS_STAMP)
 	tools/lint
 
+# make bench: exit path lengths, boot cost, footprint, allocator throughput (tools/bench).
+-include tests/bench/bench.mk
+
 # libFuzzer harnesses: tests/fuzz/fuzz.mk defines fuzz (FUZZ_SECONDS each) and fuzz-smoke,
 # and adds fuzz-smoke to test.
 -include tests/fuzz/fuzz.mk

@@ -98,6 +98,19 @@ static void debug_fault(const char *cmdline)
     log_warn("debug.fault=%s: unknown (use pf, ud, stack or panic)", what);
 }
 
+static void debug_vmentry(const char *cmdline)
+{
+    char how[CMDLINE_VALUE_MAX];
+    if (!cmdline_get(cmdline, "debug.vmentry", how, sizeof(how)))
+        return;
+    if (!strcmp(how, "control"))
+        vm_debug_entry = VM_DEBUG_ENTRY_CONTROL;
+    else if (!strcmp(how, "guest-state"))
+        vm_debug_entry = VM_DEBUG_ENTRY_GUEST_STATE;
+    else
+        log_warn("debug.vmentry=%s: unknown (use control or guest-state)", how);
+}
+
 static void log_memory(void)
 {
     struct frame_stats s;
@@ -251,6 +264,7 @@ void kmain(uint32_t mbi_phys, uint32_t magic)
     apply_cmdline(boot_info.cmdline);
     mb2_log_summary(&boot_info);
 
+    vm_host_stacks_init(); /* before paging_init: their guard pages stay unmapped */
     if (frame_init(&boot_info, mbi_phys))
         hv_fail("no usable memory");
     if (paging_init(&boot_info))
@@ -258,6 +272,7 @@ void kmain(uint32_t mbi_phys, uint32_t magic)
     log_memory();
     boot_phase("memory map, buddy allocator, page tables");
     debug_fault(boot_info.cmdline); /* after paging_init: the guard pages are unmapped now */
+    debug_vmentry(boot_info.cmdline);
     if (mm_check())
         panic("mm: allocator invariants broken after boot");
 

@@ -10,7 +10,8 @@
 #define IST_MC         3
 #define IST_COUNT      3
 #define IST_STACK_SIZE 8192
-#define GDT_ENTRIES    5 /* null, code, data, TSS (two slots) */
+#define GDT_ENTRIES    5  /* null, code, data, TSS (two slots) */
+#define MAX_GUESTS     64 /* VM slots, one per multiboot2 module (MB2_MAX_MODULES) */
 
 struct tss64 {
     uint32_t reserved0;

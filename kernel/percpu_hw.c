@@ -5,10 +5,10 @@
 #include "kernel/trap.h"
 #include "kernel/x86.h"
 
-#define GDT_CODE64     0x00AF9A000000FFFFull /* present, DPL0, exec/read, L=1 */
-#define GDT_DATA       0x00CF92000000FFFFull /* present, DPL0, read/write */
-#define TSS_TYPE_AVAIL 0x89ull               /* present, 64-bit TSS available */
-#define MAX_GUARDS     (MAX_CPUS * (IST_COUNT + 2))
+#define GDT_CODE64     0x00AF9A000000FFFFull                     /* present, DPL0, exec/read, L=1 */
+#define GDT_DATA       0x00CF92000000FFFFull                     /* present, DPL0, read/write */
+#define TSS_TYPE_AVAIL 0x89ull                                   /* present, 64-bit TSS available */
+#define MAX_GUARDS     (MAX_CPUS * (IST_COUNT + 2) + MAX_GUESTS) /* + vCPU host stacks */
 
 static struct percpu bsp;
 static bool percpu_ready;

@@ -32,6 +32,7 @@ bits 64
 
 global vmx_enter
 global vmx_exit_stub
+global call_on_stack
 
 section .text
 vmx_enter:
@@ -94,6 +95,20 @@ vmx_enter:
     pop r13
     pop r12
     pop rbx
+    pop rbp
+    ret
+
+; void call_on_stack(void (*fn)(void *), void *arg, void *stack_top)
+; Runs fn(arg) on another stack (a vCPU's host stack), then returns on this one. RBP keeps the
+; frame chain, so a backtrace from inside fn still reaches the caller.
+call_on_stack:
+    push rbp
+    mov rbp, rsp
+    mov rsp, rdx
+    mov rax, rdi
+    mov rdi, rsi
+    call rax
+    mov rsp, rbp
     pop rbp
     ret
 

@@ -105,7 +105,7 @@ void exit_handle_entry_failure(struct vcpu *v)
     log_error("vm %s: VM entry failed: %s, qualification %llu", v->vm->cfg.name,
               exit_reason_name(basic), (unsigned long long)qual);
     vmcs_dump();
-    vm_end(v->vm, "killed(VM-entry failure: %s, qualification %llu)", exit_reason_name(basic),
+    vm_end(v->vm, "killed(%s, qualification %llu)", exit_reason_name(basic),
            (unsigned long long)qual);
 }
 

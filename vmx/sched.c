@@ -54,8 +54,11 @@ static bool timed_out(struct vm *vm, uint64_t now)
 
 /* One time slice: enter the guest until the slice is used up or the guest ends. The slice is
    measured with the TSC, so a guest that exits often cannot keep the CPU either. */
-static void run_slice(struct vm *vm)
+void call_on_stack(void (*fn)(void *), void *arg, void *stack_top); /* vmx/entry.asm */
+
+static void run_slice(void *arg)
 {
+    struct vm *vm = arg;
     struct vcpu *v = &vm->vcpu;
     uint32_t idt_info = 0, idt_error = 0;
     if (vmx_ptrld(v->vmcs) != VMX_OK) {
@@ -114,7 +117,7 @@ void sched_run(struct vm *const *vms, unsigned count, const struct sched_config 
             struct vm *vm = vms[i];
             if (!vm->created)
                 continue;
-            run_slice(vm);
+            call_on_stack(run_slice, vm, vm->host_stack_top);
             if (vm->ended) {
                 vm_console_flush(vm);
                 vm_report(vm);

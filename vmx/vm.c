@@ -4,6 +4,8 @@
 #include "drivers/vdev.h"
 #include "kernel/fmt.h"
 #include "kernel/log.h"
+#include "kernel/percpu.h"
+#include "kernel/x86.h"
 #include "kernel/string.h"
 #include "mm/frame.h"
 #include "mm/layout.h"
@@ -16,6 +18,21 @@
 
 #define BITMAP_ALL_ONES 0xFF
 #define XCR0_INITIAL    1 /* x87 only, the power-on value */
+
+/* One host stack per vCPU, each above a guard page that paging_init leaves unmapped. */
+static uint8_t host_stacks[MAX_GUESTS][PAGE_SIZE + VCPU_HOST_STACK_SIZE]
+    __attribute__((aligned(PAGE_SIZE)));
+
+void vm_host_stacks_init(void)
+{
+    for (unsigned i = 0; i < MAX_GUESTS; i++)
+        stack_guard_register((uintptr_t)host_stacks[i], "vCPU host stack");
+}
+
+void *vm_host_stack_top(unsigned slot)
+{
+    return host_stacks[slot] + sizeof(host_stacks[slot]);
+}
 
 static unsigned order_for_chunk(uint64_t remaining)
 {
@@ -141,6 +158,19 @@ static int build_vmcs(struct vm *vm, const struct guest_entry *e, char *why, siz
     return 0;
 }
 
+enum vm_debug_entry vm_debug_entry;
+
+static void break_vmcs_for_debug(const struct vm *vm)
+{
+    if (vm->index != 0 || vm_debug_entry == VM_DEBUG_ENTRY_NONE)
+        return;
+    log_warn("debug.vmentry: breaking guest %s's VMCS on purpose", vm->cfg.name);
+    if (vm_debug_entry == VM_DEBUG_ENTRY_CONTROL)
+        vmcs_write32(VMCS_PIN_BASED_CTLS, 0); /* clears must-be-1 bits: VM-instruction error 7 */
+    else
+        vmcs_writenat(VMCS_GUEST_RFLAGS, 0); /* RFLAGS bit 1 must be 1: invalid guest state */
+}
+
 static int build(struct vm *vm, const void *image, size_t image_len, char *why, size_t size)
 {
     struct guest_entry entry;
@@ -167,7 +197,10 @@ static int build(struct vm *vm, const void *image, size_t image_len, char *why, 
         fmt_snprintf(why, size, "cannot register virtual devices");
         return -1;
     }
-    return build_vmcs(vm, &entry, why, size);
+    if (build_vmcs(vm, &entry, why, size))
+        return -1;
+    break_vmcs_for_debug(vm);
+    return 0;
 }
 
 int vm_create(struct vm *vm, unsigned index, const void *image, size_t image_len,
@@ -176,6 +209,7 @@ int vm_create(struct vm *vm, unsigned index, const void *image, size_t image_len
     char err[128];
     memset(vm, 0, sizeof(*vm));
     vm->index = index;
+    vm->host_stack_top = vm_host_stack_top(index);
     vm->vcpu.vm = vm;
     vm->vcpu.guest_xcr0 = XCR0_INITIAL;
     vm->msr_bitmap = vm->io_bitmap[0] = vm->io_bitmap[1] = vm->fpu_state = PADDR_NONE;

@@ -15,6 +15,18 @@
 
 struct guest_entry;
 
+#define VCPU_HOST_STACK_SIZE 16384
+
+/* debug.vmentry=: break the first guest's VMCS on purpose, to test hv's VM-entry failure paths
+   (the VM-instruction error of a failed VMLAUNCH, and the invalid-guest-state exit). */
+enum vm_debug_entry { VM_DEBUG_ENTRY_NONE, VM_DEBUG_ENTRY_CONTROL, VM_DEBUG_ENTRY_GUEST_STATE };
+extern enum vm_debug_entry vm_debug_entry;
+
+/* Registers the guard pages below the vCPU host stacks: call before paging_init. */
+void vm_host_stacks_init(void);
+/* Top of the host stack of VM slot `slot` (HOST_RSP points into it while that guest runs). */
+void *vm_host_stack_top(unsigned slot);
+
 struct vm {
     struct guest_config cfg;
     unsigned index;
@@ -23,6 +35,7 @@ struct vm {
     paddr_t msr_bitmap;
     paddr_t io_bitmap[2];
     struct vcpu vcpu;
+    void *host_stack_top;
     bool created, ended;
     char verdict[VM_VERDICT_MAX];
     uint64_t start_tsc, timeout_tsc; /* timeout_tsc 0: none */

@@ -199,6 +199,19 @@ CASES = [
               r"^hv: guest hello ended: exit\(0\) exits=\d+$",
               r"mm: guest hello teardown: every frame returned", r"^hv: end: ok$"],
          not_log=NO_CRASH, check=one_boot_one_end),
+    # A VM entry that fails stops that guest (VMCS dumped by field name), never hv or the others.
+    Case("vmx-entry-fail-control", ["--emu=bochs", "--hv-args=debug.vmentry=control"], 0,
+         log=[r"VM-instruction error 7 \(VM entry with invalid control field\(s\)\)",
+              r"VMCS dump:", r"control\s+PIN_BASED_CTLS\s+0x0$", r"guest\s+GUEST_RIP\s+0x",
+              r"^hv: guest hello ended: killed\(VM entry failed: VM-instruction error 7 .*\) exits=0$",
+              r"^hv: guest selftest ended: exit\(0\) exits=\d+$", r"^hv: end: ok$"],
+         not_log=NO_CRASH),
+    Case("vmx-entry-fail-guest-state", ["--emu=bochs", "--hv-args=debug.vmentry=guest-state"], 0,
+         log=[r"VMCS dump:", r"guest\s+GUEST_RFLAGS\s+0x0$",
+              r"^hv: guest hello ended: killed\(VM-entry failure: invalid guest state, "
+              r"qualification 0\) exits=1$",
+              r"^hv: guest selftest ended: exit\(0\) exits=\d+$", r"^hv: end: ok$"],
+         not_log=NO_CRASH),
     # A CPU without unrestricted guest: a named error, no crash.
     Case("vmx-no-unrestricted-guest", ["--emu=bochs", "--cpu-model=corei5_lynnfield_750"], 1,
          log=[r"^hv: end: error: VMX lacks unrestricted guest$"], not_log=NO_CRASH),
