@@ -85,8 +85,7 @@ static void debug_exit_out(struct vm *vm, uint16_t port, unsigned size, uint32_t
 
 static void acpi_pm_out(struct vm *vm, uint16_t port, unsigned size, uint32_t value)
 {
-    (void)port;
-    if (size == 2 && value == VDEV_ACPI_SLEEP_S5)
+    if (port == VDEV_ACPI_PM1A_CNT && size == 2 && value == VDEV_ACPI_SLEEP_S5)
         vm_end(vm, "exit(0)");
 }
 

@@ -7,17 +7,17 @@
 
 #define LOG_LINE_MAX 320
 
-static enum log_level current_level = LOG_INFO;
+enum log_level log_current_level = LOG_INFO;
 static struct spinlock log_lock;
 
 void log_set_level(enum log_level level)
 {
-    current_level = level;
+    log_current_level = level;
 }
 
 enum log_level log_get_level(void)
 {
-    return current_level;
+    return log_current_level;
 }
 
 static void emit(char *line, int len)
@@ -33,7 +33,7 @@ static void emit(char *line, int len)
 void log_vprintf(enum log_level level, const char *fmt, va_list ap)
 {
     char line[LOG_LINE_MAX];
-    if (level > current_level)
+    if (level > log_current_level)
         return;
     int n =
         fmt_snprintf(line, sizeof(line), "[c%u t%llu] ", cpu_id(), (unsigned long long)hw_rdtsc());

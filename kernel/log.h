@@ -21,4 +21,11 @@ int log_level_parse(const char *name, enum log_level *out);
 #define log_error(...) log_printf(LOG_ERROR, __VA_ARGS__)
 #define log_warn(...)  log_printf(LOG_WARN, __VA_ARGS__)
 #define log_info(...)  log_printf(LOG_INFO, __VA_ARGS__)
-#define log_debug(...) log_printf(LOG_DEBUG, __VA_ARGS__)
+/* Debug lines are on the VM-exit path: their arguments (VMREADs) are not even evaluated unless
+   debug logging is on. */
+extern enum log_level log_current_level;
+#define log_debug(...)                                                                             \
+    do {                                                                                           \
+        if (log_current_level >= LOG_DEBUG)                                                        \
+            log_printf(LOG_DEBUG, __VA_ARGS__);                                                    \
+    } while (0)

@@ -20,6 +20,8 @@
 #define CPUID_1_ECX_SMX           (1u << 6)
 #define CPUID_1_ECX_EST           (1u << 7)
 #define CPUID_1_ECX_TM2           (1u << 8)
+#define CPUID_1_ECX_X2APIC        (1u << 21) /* hv offers no x2APIC */
+#define CPUID_1_ECX_TSC_DEADLINE  (1u << 24) /* nor the TSC-deadline MSR */
 #define CPUID_1_ECX_PDCM          (1u << 15)
 #define CPUID_1_ECX_XSAVE         (1u << 26)
 #define CPUID_1_ECX_OSXSAVE       (1u << 27)
@@ -34,12 +36,18 @@
 #define CPUID_1_EBX_LOW_MASK      0xFFFFu /* brand index and CLFLUSH size stay */
 
 /* Leaf 7 subleaf 0 */
-#define CPUID_7_EBX_SGX     (1u << 2)
-#define CPUID_7_EBX_INVPCID (1u << 10)
-#define CPUID_7_EBX_MPX     (1u << 14)
-#define CPUID_7_EBX_PT      (1u << 25)
-#define CPUID_7_ECX_WAITPKG (1u << 5)
-#define CPUID_7_ECX_SGX_LC  (1u << 30)
+#define CPUID_7_EBX_TSC_ADJUST       (1u << 1)
+#define CPUID_7_EDX_IBRS             (1u << 26)
+#define CPUID_7_EDX_STIBP            (1u << 27)
+#define CPUID_7_EDX_SSBD             (1u << 31)
+#define CPUID_7_EBX_SGX              (1u << 2)
+#define CPUID_7_EBX_INVPCID          (1u << 10)
+#define CPUID_LEAF_EXT_PROC_FEATURES 0x80000001
+#define CPUID_80000001_EDX_RDTSCP    (1u << 27)
+#define CPUID_7_EBX_MPX              (1u << 14)
+#define CPUID_7_EBX_PT               (1u << 25)
+#define CPUID_7_ECX_WAITPKG          (1u << 5)
+#define CPUID_7_ECX_SGX_LC           (1u << 30)
 
 /* Leaf 0xB / 0x1F level types */
 #define TOPOLOGY_LEVEL_SMT        1

@@ -8,7 +8,7 @@
 #include "vmx/vm.h"
 #include "vmx/vmcs.h"
 
-#define EXIT_NAME(name, num, text) [num] = text,
+#define EXIT_NAME(name, num, text) [num] = (text),
 static const char *const exit_names[VMX_EXIT_COUNT] = {VMX_EXIT_REASONS(EXIT_NAME)};
 #undef EXIT_NAME
 
@@ -22,6 +22,7 @@ static const exit_handler_fn exit_handlers[VMX_EXIT_COUNT] = {
     [VMX_EXIT_NMI_WINDOW] = exit_handle_event_window,
     [VMX_EXIT_CPUID] = exit_handle_cpuid,
     [VMX_EXIT_HLT] = exit_handle_hlt,
+    [VMX_EXIT_RDPMC] = exit_handle_rdpmc,
     [VMX_EXIT_INVD] = exit_handle_cache_flush,
     [VMX_EXIT_VMCALL] = exit_handle_vmcall,
     [VMX_EXIT_VMCLEAR] = exit_handle_vmx_instruction,

@@ -33,3 +33,4 @@ void exit_handle_ept_violation(struct vcpu *v);
 void exit_handle_ept_misconfig(struct vcpu *v);
 void exit_handle_preemption_timer(struct vcpu *v);
 void exit_handle_xsetbv(struct vcpu *v);
+void exit_handle_rdpmc(struct vcpu *v);

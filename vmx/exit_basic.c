@@ -35,11 +35,10 @@ void exit_handle_external_interrupt(struct vcpu *v)
 {
     /* hv masks the legacy PIC and never enables interrupt sources, so this is unexpected:
        say so once per guest and carry on (the interrupt stays pending for hv to ignore). */
-    static bool warned;
-    if (!warned)
+    if (!v->vm->ext_int_warned)
         log_warn("vm %s: external interrupt exit (info 0x%x) ignored", v->vm->cfg.name,
                  vmcs_read32(VMCS_EXIT_INTR_INFO));
-    warned = true;
+    v->vm->ext_int_warned = true;
 }
 
 void exit_handle_triple_fault(struct vcpu *v)
@@ -89,6 +88,13 @@ void exit_handle_vmx_instruction(struct vcpu *v)
 {
     /* hv offers no nested VMX: the guest sees VMX instructions as invalid opcodes. */
     vcpu_inject_ud(v);
+}
+
+void exit_handle_rdpmc(struct vcpu *v)
+{
+    /* CPUID leaf 0xA reports no performance counters, so every counter number is invalid: #GP,
+       and the host's counters stay out of reach. */
+    vcpu_inject_gp0(v);
 }
 
 void exit_handle_monitor_mwait(struct vcpu *v)

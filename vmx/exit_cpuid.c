@@ -7,6 +7,7 @@
 #include "vmx/guest_cpu.h"
 #include "vmx/vm.h"
 #include "vmx/vmcs.h"
+#include "vmx/vmx.h"
 
 uint64_t guest_tsc_khz; /* set by the scheduler from the calibrated TSC; 0 = unknown */
 
@@ -25,7 +26,7 @@ static void filter_features(const struct vcpu *v, struct cpuid_regs *r)
 {
     r->ecx &= ~(CPUID_1_ECX_VMX | CPUID_1_ECX_SMX | CPUID_1_ECX_MONITOR | CPUID_1_ECX_EST |
                 CPUID_1_ECX_TM2 | CPUID_1_ECX_PDCM | CPUID_1_ECX_DTES64 | CPUID_1_ECX_DS_CPL |
-                CPUID_1_ECX_OSXSAVE);
+                CPUID_1_ECX_OSXSAVE | CPUID_1_ECX_X2APIC | CPUID_1_ECX_TSC_DEADLINE);
     r->ecx |= CPUID_1_ECX_HYPERVISOR;
     /* OSXSAVE mirrors the guest's own CR4.OSXSAVE. */
     if (vcpu_visible_cr4() & CR4_OSXSAVE)
@@ -34,6 +35,11 @@ static void filter_features(const struct vcpu *v, struct cpuid_regs *r)
         ~(CPUID_1_EDX_DS | CPUID_1_EDX_ACPI | CPUID_1_EDX_TM | CPUID_1_EDX_PBE | CPUID_1_EDX_HTT);
     r->ebx = (r->ebx & CPUID_1_EBX_LOW_MASK) | (v->id << CPUID_1_EBX_APIC_ID_SHIFT) |
              (1u << CPUID_1_EBX_LOGICAL_SHIFT);
+}
+
+static bool proc2_enabled(uint32_t control)
+{
+    return vmx_config.ctl[VMX_CTL_PROC2] & control;
 }
 
 static void filter_ext_features(uint32_t subleaf, struct cpuid_regs *r)
@@ -45,6 +51,8 @@ static void filter_ext_features(uint32_t subleaf, struct cpuid_regs *r)
     /* Features without VMX support in hv: SGX, MPX, processor trace, user wait. */
     r->ebx &= ~(CPUID_7_EBX_SGX | CPUID_7_EBX_MPX | CPUID_7_EBX_PT);
     r->ecx &= ~(CPUID_7_ECX_WAITPKG | CPUID_7_ECX_SGX_LC);
+    if (!proc2_enabled(PROC2_ENABLE_INVPCID)) /* INVPCID without its control is #UD */
+        r->ebx &= ~CPUID_7_EBX_INVPCID;
 }
 
 /* One vCPU: an SMT level and a core level, each with one logical processor. */
@@ -100,8 +108,8 @@ static void hypervisor_leaf(uint32_t leaf, struct cpuid_regs *r)
     if (leaf == CPUID_LEAF_HV_BASE) {
         r->eax = CPUID_LEAF_HV_TIMING;
         memcpy(&r->ebx, HV_CPUID_SIGNATURE, 4);
-        memcpy(&r->ecx, HV_CPUID_SIGNATURE + 4, 4);
-        memcpy(&r->edx, HV_CPUID_SIGNATURE + 8, 4);
+        memcpy(&r->ecx, &HV_CPUID_SIGNATURE[4], 4);
+        memcpy(&r->edx, &HV_CPUID_SIGNATURE[8], 4);
     } else if (leaf == CPUID_LEAF_HV_TIMING) {
         r->eax = (uint32_t)guest_tsc_khz;
     }
@@ -120,6 +128,10 @@ void cpuid_for_guest(const struct vcpu *v, uint32_t leaf, uint32_t subleaf, stru
         break;
     case CPUID_LEAF_EXT_FEATURES:
         filter_ext_features(subleaf, r);
+        break;
+    case CPUID_LEAF_EXT_PROC_FEATURES: /* RDTSCP without its enable control is #UD (§26.6.2) */
+        if (!proc2_enabled(PROC2_ENABLE_RDTSCP))
+            r->edx &= ~CPUID_80000001_EDX_RDTSCP;
         break;
     case CPUID_LEAF_PMU: /* no performance-monitoring virtualisation */
         memset(r, 0, sizeof(*r));

@@ -16,9 +16,12 @@ static const enum vmcs_field segment_base[] = {
     VMCS_GUEST_DS_BASE, VMCS_GUEST_FS_BASE, VMCS_GUEST_GS_BASE,
 };
 
+#define ADDR_MASK_16 0xFFFFull
+#define ADDR_MASK_32 0xFFFFFFFFull
+
 static uint64_t addr_mask(unsigned addr_size)
 {
-    return addr_size == 0 ? 0xFFFFull : addr_size == 1 ? 0xFFFFFFFFull : ~0ull;
+    return addr_size == 0 ? ADDR_MASK_16 : addr_size == 1 ? ADDR_MASK_32 : ~0ull;
 }
 
 static void simple_io(struct vcpu *v, const struct io_access *a)
@@ -49,8 +52,9 @@ static int string_element(struct vcpu *v, const struct walk_ctx *c, const struct
         /* Check the destination first: a faulting INS must not have read the port. */
         uint64_t gpa;
         r = guest_walk(c, gla, WALK_WRITE, &gpa, &f);
-        if (r == WALK_OK)
-            r = guest_walk(c, gla + a->size - 1, WALK_WRITE, &gpa, &f);
+        uint64_t next_page = (gla | (PAGE_SIZE - 1)) + 1;
+        if (r == WALK_OK && gla + a->size > next_page) /* split: the fault names the new page */
+            r = guest_walk(c, next_page, WALK_WRITE, &gpa, &f);
         if (r == WALK_OK) {
             value = io_port_in(v->vm, a->port, a->size);
             r = guest_write_gva(c, gla, &value, a->size, &f);
@@ -61,17 +65,24 @@ static int string_element(struct vcpu *v, const struct walk_ctx *c, const struct
             io_port_out(v->vm, a->port, a->size, value);
     }
     if (r != WALK_OK) {
-        vcpu_walk_failed(v, r, &f);
+        vcpu_walk_failed(v, r, &f, a->in ? WALK_WRITE : WALK_READ);
         return -1;
     }
     return 0;
+}
+
+/* Writing a register with a 32-bit address size zero-extends it, as any 32-bit register write
+   does in 64-bit mode; with a 16-bit address size only the low 16 bits change. */
+static uint64_t update_reg(uint64_t old, uint64_t value, uint64_t mask)
+{
+    return mask == ADDR_MASK_16 ? (old & ~mask) | (value & mask) : value & mask;
 }
 
 static void string_io(struct vcpu *v, const struct io_access *a)
 {
     uint32_t info = vmcs_read32(VMCS_EXIT_INSTRUCTION_INFO);
     uint64_t mask = addr_mask(IO_INFO_ADDR_SIZE(info));
-    bool long_mode = vmcs_read32(VMCS_GUEST_CS_AR) & SEG_AR_L;
+    bool long_mode = vcpu_in_64bit_mode();
     unsigned seg = a->in ? 0 /* INS always writes ES:rDI */ : IO_INFO_SEGMENT(info);
     uint64_t base = seg < 6 ? vmcs_readnat(segment_base[seg]) : 0;
     if (long_mode && seg < 4)
@@ -88,10 +99,10 @@ static void string_io(struct vcpu *v, const struct io_access *a)
         uint64_t index = v->regs.gpr[index_reg];
         if (string_element(v, &c, a, base + (index & mask)))
             return; /* fault: registers reflect the completed iterations (SDM §7.3.9.2) */
-        v->regs.gpr[index_reg] = (index & ~mask) | ((index + (uint64_t)step) & mask);
+        v->regs.gpr[index_reg] = update_reg(index, index + (uint64_t)step, mask);
         count--;
         if (a->rep)
-            v->regs.gpr[REG_RCX] = (v->regs.gpr[REG_RCX] & ~mask) | count;
+            v->regs.gpr[REG_RCX] = update_reg(v->regs.gpr[REG_RCX], count, mask);
     }
     vcpu_skip_instruction(v);
 }

@@ -14,7 +14,9 @@
 #include "kernel/log.h"
 #include "kernel/msr.h"
 #include "kernel/x86.h"
+#include "vmx/cpuid_leaves.h"
 #include "vmx/exit.h"
+#include "vmx/guest_cpu.h"
 #include "vmx/vm.h"
 #include "vmx/vmcs.h"
 
@@ -55,7 +57,7 @@
 #define MTRR_FIX4K_INDEX    3
 
 _Static_assert(sizeof(((struct vcpu_msr_state *)0)->mtrr_var) ==
-                   2 * MTRR_VAR_COUNT * sizeof(uint64_t),
+                   sizeof(uint64_t) * 2 * MTRR_VAR_COUNT,
                "vcpu_msr_state.mtrr_var holds a PHYSBASE/PHYSMASK pair per variable range");
 _Static_assert(sizeof(((struct vcpu_msr_state *)0)->mtrr_fixed) ==
                    MTRR_FIXED_COUNT * sizeof(uint64_t),
@@ -471,11 +473,28 @@ _Static_assert(MSR_IA32_MTRR_FIX4K_F8000 - MSR_IA32_MTRR_FIX4K_C0000 + MTRR_FIX4
                    MTRR_FIXED_COUNT,
                "eight 4K fixed-range MTRRs after the 64K and 16K ones");
 
-static const struct msr_handler *find_handler(uint32_t msr)
+/* MSRs that exist only when CPUID, as the guest sees it, enumerates them: on a CPU without
+   them RDMSR and WRMSR raise #GP (SDM vol. 4, the MSRs' "if CPUID..." conditions). */
+static bool msr_enumerated(const struct vcpu *v, uint32_t msr)
+{
+    struct cpuid_regs r;
+    switch (msr) {
+    case MSR_IA32_SPEC_CTRL:
+        cpuid_for_guest(v, CPUID_LEAF_EXT_FEATURES, 0, &r);
+        return r.edx & (CPUID_7_EDX_IBRS | CPUID_7_EDX_STIBP | CPUID_7_EDX_SSBD);
+    case MSR_IA32_TSC_ADJUST:
+        cpuid_for_guest(v, CPUID_LEAF_EXT_FEATURES, 0, &r);
+        return r.ebx & CPUID_7_EBX_TSC_ADJUST;
+    default:
+        return true;
+    }
+}
+
+static const struct msr_handler *find_handler(const struct vcpu *v, uint32_t msr)
 {
     for (size_t i = 0; i < sizeof(msr_handlers) / sizeof(msr_handlers[0]); i++)
         if (msr >= msr_handlers[i].first && msr <= msr_handlers[i].last)
-            return &msr_handlers[i];
+            return msr_enumerated(v, msr) ? &msr_handlers[i] : NULL;
     return NULL;
 }
 
@@ -491,7 +510,7 @@ static void init_msr_state(struct vcpu *v)
 void exit_handle_rdmsr(struct vcpu *v)
 {
     uint32_t msr = (uint32_t)v->regs.gpr[REG_RCX];
-    const struct msr_handler *h = find_handler(msr);
+    const struct msr_handler *h = find_handler(v, msr);
     uint64_t value;
     init_msr_state(v);
     if (vcpu_cpl() != 0 || !h || !h->read || h->read(v, msr, &value)) {
@@ -511,7 +530,7 @@ void exit_handle_wrmsr(struct vcpu *v)
     uint32_t msr = (uint32_t)v->regs.gpr[REG_RCX];
     uint64_t value =
         ((v->regs.gpr[REG_RDX] & LOW32) << HIGH_SHIFT) | (v->regs.gpr[REG_RAX] & LOW32);
-    const struct msr_handler *h = find_handler(msr);
+    const struct msr_handler *h = find_handler(v, msr);
     init_msr_state(v);
     if (vcpu_cpl() != 0 || !h || !h->write || h->write(v, msr, value)) {
         log_debug("vm %s: WRMSR 0x%x = 0x%llx refused (#GP)%s", v->vm->cfg.name, msr,

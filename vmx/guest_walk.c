@@ -290,6 +290,14 @@ static size_t page_piece(uint64_t gva, size_t len)
     return len < room ? len : (size_t)room;
 }
 
+/* The data piece at gpa does not fit in guest RAM: report where RAM ends or gpa, whichever is
+   higher (the first byte an EPT violation would name). */
+static int outside_ram(const struct guest_mem *m, uint64_t gpa, struct walk_fault *f)
+{
+    f->gpa = gpa < m->size ? m->size : gpa;
+    return WALK_OUTSIDE_RAM;
+}
+
 int guest_read_gva(const struct walk_ctx *c, uint64_t gva, void *dst, size_t len,
                    unsigned access_flags, struct walk_fault *f)
 {
@@ -301,7 +309,7 @@ int guest_read_gva(const struct walk_ctx *c, uint64_t gva, void *dst, size_t len
         if (r != WALK_OK)
             return r;
         if (guest_read_gpa(c->mem, gpa, out, n) != 0)
-            return WALK_BAD_TABLE;
+            return outside_ram(c->mem, gpa, f);
         out += n;
         gva += n;
         len -= n;
@@ -338,7 +346,7 @@ int guest_write_gva(const struct walk_ctx *c, uint64_t gva, const void *src, siz
         if (r != WALK_OK)
             return r;
         if (guest_write_gpa(c->mem, gpa, in, n) != 0)
-            return WALK_BAD_TABLE;
+            return outside_ram(c->mem, gpa, f);
         in += n;
         gva += n;
         len -= n;

@@ -90,18 +90,22 @@ struct walk_ctx {
 struct walk_fault {
     uint32_t error_code;
     uint64_t cr2;
+    uint64_t gpa; /* WALK_OUTSIDE_RAM: the first guest-physical address outside guest RAM */
 };
 
 enum walk_result {
     WALK_OK = 0,
     WALK_PAGE_FAULT = -1, /* inject #PF with *f */
-    /* A paging-structure table (or, for the copy helpers, the data) lies outside guest RAM, or
-       the register state is impossible (EFER.LMA without CR4.PAE, a loaded PDPTE with reserved
-       bits set, §4.4.1): the caller kills the guest. */
+    /* A paging-structure table lies outside guest RAM, or the register state is impossible
+       (EFER.LMA without CR4.PAE, a loaded PDPTE with reserved bits set, §4.4.1): the caller kills
+       the guest. */
     WALK_BAD_TABLE = -2,
     /* 4-level/5-level paging and gla is not canonical: hardware raises #GP(0) (or #SS(0) for a
        stack access), not #PF; the caller decides which. *f is not written. */
     WALK_NON_CANONICAL = -3,
+    /* Copy helpers only: the translated data lies outside guest RAM (*f's gpa says where). On
+       hardware that access is an EPT violation, and the caller treats it as one. */
+    WALK_OUTSIDE_RAM = -4,
 };
 
 /*
@@ -117,7 +121,7 @@ int guest_walk(const struct walk_ctx *c, uint64_t gla, unsigned access, uint64_t
 
 /*
  * Copy helpers. The GVA variants translate page by page; return 0 or a walk_result
- * (WALK_BAD_TABLE also when a translated page lies outside guest RAM).
+ * (WALK_OUTSIDE_RAM when a translated page lies outside guest RAM).
  *
  * guest_read_gva checks `access_flags` on every page (normally WALK_READ, or WALK_FETCH to read
  * instruction bytes, optionally | WALK_IMPLICIT_SUPERVISOR). It stops at the first failing page:

@@ -45,16 +45,23 @@ static uint32_t size_mask(unsigned size)
     return size >= 4 ? 0xFFFFFFFFu : (1u << (8 * size)) - 1;
 }
 
-/* No port reaches real hardware: an unclaimed one reads as all ones and drops writes. */
+/* No port reaches real hardware: an unclaimed one reads as all ones and drops writes. Each port
+   is logged once, and at most IO_UNCLAIMED_LOG_MAX ports per guest: a port scan must not flood
+   hv's console (65536 lines would take minutes at 115200 baud). */
+#define IO_UNCLAIMED_LOG_MAX 16
+
 static void warn_unclaimed(struct vm *vm, uint16_t port, const char *what)
 {
     uint8_t bit = (uint8_t)(1u << (port % 8));
     if (vm->warned_ports[port / 8] & bit)
         return;
     vm->warned_ports[port / 8] |= bit;
-    log_info(
-        "vm %s: %s of unclaimed port 0x%x (reads all ones, writes dropped; said once per port)",
-        vm->cfg.name, what, port);
+    if (++vm->unclaimed_ports_seen > IO_UNCLAIMED_LOG_MAX)
+        return;
+    log_info("vm %s: %s of unclaimed port 0x%x (reads all ones, writes dropped)", vm->cfg.name,
+             what, port);
+    if (vm->unclaimed_ports_seen == IO_UNCLAIMED_LOG_MAX)
+        log_info("vm %s: further unclaimed ports are not logged", vm->cfg.name);
 }
 
 uint32_t io_port_in(struct vm *vm, uint16_t port, unsigned size)

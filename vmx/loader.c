@@ -189,7 +189,6 @@ static int check_segment(unsigned i, const struct segment *s, size_t len,
                          const struct elf_image *elf, const struct guest_config *cfg, char *err,
                          size_t errlen)
 {
-    char ram[SIZE_STR_MAX];
     uint64_t reserved_end = loader_reserved_end(cfg);
     if (s->filesz > s->memsz)
         return fail(err, errlen, "segment %u: p_filesz 0x%llx > p_memsz 0x%llx", i,
@@ -204,6 +203,7 @@ static int check_segment(unsigned i, const struct segment *s, size_t len,
                     (unsigned long long)s->paddr, (unsigned long long)s->memsz);
     uint64_t end = s->paddr + s->memsz;
     if (end > cfg->mem) {
+        char ram[SIZE_STR_MAX];
         format_ram(cfg->mem, ram);
         return fail(err, errlen, "segment %u [0x%llx,0x%llx) outside guest RAM (%s)", i,
                     (unsigned long long)s->paddr, (unsigned long long)end, ram);

@@ -66,16 +66,18 @@ static void run_slice(void *arg)
         return;
     }
     fpu_restore(phys_to_virt(vm->fpu_state));
+    /* The timer is armed once per slice: each entry reloads it, so a guest that keeps exiting is
+       bounded by the TSC check instead (at most one extra slice). */
+    uint64_t ticks = slice_tsc >> vmx_config.preemption_timer_shift;
+    vmcs_write32(VMCS_PREEMPTION_TIMER_VALUE,
+                 (uint32_t)(ticks > PREEMPT_TIMER_MAX ? PREEMPT_TIMER_MAX
+                            : ticks                   ? ticks
+                                                      : 1));
     uint64_t start = hw_rdtsc();
     for (;;) {
-        uint64_t now = hw_rdtsc(), used = now - start;
-        if (timed_out(vm, now) || used >= slice_tsc)
+        uint64_t now = hw_rdtsc();
+        if (timed_out(vm, now) || now - start >= slice_tsc)
             break;
-        uint64_t ticks = (slice_tsc - used) >> vmx_config.preemption_timer_shift;
-        vmcs_write32(VMCS_PREEMPTION_TIMER_VALUE,
-                     (uint32_t)(ticks > PREEMPT_TIMER_MAX ? PREEMPT_TIMER_MAX
-                                : ticks                   ? ticks
-                                                          : 1));
         vcpu_deliver_events(v, idt_info, idt_error);
         if (vm->ended)
             break;
@@ -93,7 +95,9 @@ static void run_slice(void *arg)
         v->launched = true;
         uint32_t reason = vmcs_read32(VMCS_EXIT_REASON);
         idt_info = vmcs_read32(VMCS_IDT_VECTORING_INFO);
-        idt_error = vmcs_read32(VMCS_IDT_VECTORING_ERROR_CODE);
+        idt_error = (idt_info & INTR_INFO_ERROR_CODE_VALID)
+                        ? vmcs_read32(VMCS_IDT_VECTORING_ERROR_CODE)
+                        : 0;
         exit_dispatch(v, reason);
         if (vm->ended || VMX_EXIT_REASON_BASIC(reason) == VMX_EXIT_PREEMPTION_TIMER)
             break;

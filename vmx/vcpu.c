@@ -4,6 +4,7 @@
 #include "kernel/x86.h"
 #include "vmx/vm.h"
 #include "vmx/vmcs.h"
+#include "vmx/vmx.h"
 
 uint64_t vcpu_reg(const struct vcpu *v, unsigned reg)
 {
@@ -24,8 +25,9 @@ void vcpu_skip_instruction(struct vcpu *v)
 {
     (void)v;
     uint64_t rip = vmcs_readnat(VMCS_GUEST_RIP) + vmcs_read32(VMCS_EXIT_INSTRUCTION_LEN);
-    /* Outside 64-bit mode RIP wraps at 32 bits (real-mode code stays below 1 MiB anyway). */
-    if (!(vmcs_read32(VMCS_GUEST_CS_AR) & SEG_AR_L))
+    /* Outside 64-bit mode (IA-32e mode and CS.L, §3.4.5) EIP wraps at 32 bits. Only a RIP past
+       4 GiB needs the mode: the common case costs no extra VMREADs. */
+    if (rip > 0xFFFFFFFFull && !vcpu_in_64bit_mode())
         rip &= 0xFFFFFFFFull;
     vmcs_writenat(VMCS_GUEST_RIP, rip);
     /* Completing an instruction ends STI and MOV-SS blocking (SDM §27.3.1.5, §26.4.2). */
@@ -49,6 +51,12 @@ uint64_t vcpu_visible_cr0(void)
 uint64_t vcpu_visible_cr4(void)
 {
     return visible_cr(VMCS_GUEST_CR4, VMCS_CR4_READ_SHADOW, VMCS_CR4_GUEST_HOST_MASK);
+}
+
+bool vcpu_in_64bit_mode(void)
+{
+    return (vmcs_read32(VMCS_ENTRY_CTLS) & ENTRY_IA32E_MODE_GUEST) &&
+           (vmcs_read32(VMCS_GUEST_CS_AR) & SEG_AR_L);
 }
 
 int vcpu_cpl(void)
@@ -79,15 +87,17 @@ static enum exc_class exception_class(unsigned vector)
 
 /* The class of a second fault raised while the first is being delivered gives #DF, a triple
    fault, or just the second exception (delivered after the first, serially). */
-static int combine_exceptions(unsigned first, unsigned second)
+enum exc_combination { EXC_SERIAL, EXC_ESCALATE_DF, EXC_ESCALATE_TRIPLE };
+
+static enum exc_combination combine_exceptions(unsigned first, unsigned second)
 {
     enum exc_class a = exception_class(first), b = exception_class(second);
     if (a == EXC_DOUBLE_FAULT && (b == EXC_CONTRIBUTORY || b == EXC_PAGE_FAULT))
-        return -1; /* triple fault */
+        return EXC_ESCALATE_TRIPLE;
     if ((a == EXC_CONTRIBUTORY && b == EXC_CONTRIBUTORY) ||
         (a == EXC_PAGE_FAULT && (b == EXC_CONTRIBUTORY || b == EXC_PAGE_FAULT)))
-        return EXC_DF;
-    return (int)second;
+        return EXC_ESCALATE_DF;
+    return EXC_SERIAL;
 }
 
 static bool is_exception_type(uint8_t type)
@@ -109,12 +119,12 @@ void vcpu_inject_exception(struct vcpu *v, unsigned vector, bool has_error_code,
     struct vcpu_event ev = {(uint8_t)vector, INTR_TYPE_HW_EXCEPTION, has_error_code, error, 0};
     /* A second exception while one is still pending escalates like a fault during delivery. */
     if (v->event_count && is_exception_type(v->events[0].type)) {
-        int combined = combine_exceptions(v->events[0].vector, vector);
-        if (combined < 0) {
+        enum exc_combination combined = combine_exceptions(v->events[0].vector, vector);
+        if (combined == EXC_ESCALATE_TRIPLE) {
             vm_end(v->vm, "triple-fault");
             return;
         }
-        if (combined == EXC_DF) {
+        if (combined == EXC_ESCALATE_DF) {
             v->events[0] = (struct vcpu_event){EXC_DF, INTR_TYPE_HW_EXCEPTION, true, 0, 0};
             return;
         }
@@ -142,7 +152,8 @@ static bool guest_can_take_interrupt(void)
 static void write_entry_event(const struct vcpu_event *ev)
 {
     uint32_t info = ev->vector | ((uint32_t)ev->type << INTR_INFO_TYPE_SHIFT) | INTR_INFO_VALID;
-    if (ev->has_error_code) {
+    /* Real mode pushes no error code: VM entry requires the bit clear when CR0.PE = 0. */
+    if (ev->has_error_code && (vmcs_readnat(VMCS_GUEST_CR0) & CR0_PE)) {
         info |= INTR_INFO_ERROR_CODE_VALID;
         vmcs_write32(VMCS_ENTRY_EXCEPTION_ERROR_CODE, ev->error_code);
     }
@@ -181,9 +192,13 @@ void vcpu_deliver_events(struct vcpu *v, uint32_t idt_info, uint32_t idt_error)
         set_window_exiting(PROC_INT_WINDOW_EXITING, true); /* exit when it can (§26.7.5) */
         return;
     }
-    if (head->type == INTR_TYPE_NMI &&
-        (vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY) & INTERRUPTIBILITY_NMI)) {
-        set_window_exiting(PROC_NMI_WINDOW_EXITING, true);
+    if (head->type == INTR_TYPE_NMI && (vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY) &
+                                        (INTERRUPTIBILITY_NMI | INTERRUPTIBILITY_MOV_SS))) {
+        /* Injecting an NMI under MOV-SS blocking is invalid (§27.3.1.5). NMI-window exiting
+           exists only with virtual NMIs (§27.2.1.1); without them the NMI waits for the next
+           exit. */
+        if (vmx_config.virtual_nmis)
+            set_window_exiting(PROC_NMI_WINDOW_EXITING, true);
         return;
     }
     write_entry_event(head);

@@ -79,6 +79,8 @@ void vcpu_set_reg(struct vcpu *v, unsigned reg, uint64_t value);
 /* Advances RIP by VM_EXIT_INSTRUCTION_LEN and clears STI/MOV-SS blocking (SDM §27.3.1.5). */
 void vcpu_skip_instruction(struct vcpu *v);
 int vcpu_cpl(void); /* from the guest's SS access rights */
+/* 64-bit mode: IA-32e mode (the entry control mirrors EFER.LMA) with CS.L set. */
+bool vcpu_in_64bit_mode(void);
 /* CR0/CR4 as the guest sees them (§25.6.6): hv-owned bits (guest/host mask) from the read
    shadow, the rest from the real register. The VMCS is the only copy. */
 uint64_t vcpu_visible_cr0(void);
@@ -89,4 +91,4 @@ void vcpu_inject_exception(struct vcpu *v, unsigned vector, bool has_error_code,
 void vcpu_inject_gp0(struct vcpu *v);
 void vcpu_inject_ud(struct vcpu *v);
 /* Before entry: re-inject an interrupted delivery first, then the queue's head. */
-void vcpu_deliver_events(struct vcpu *v, uint32_t idt_vectoring_info, uint32_t idt_error);
+void vcpu_deliver_events(struct vcpu *v, uint32_t idt_info, uint32_t idt_error);

@@ -18,8 +18,13 @@ void vcpu_walk_ctx(const struct vcpu *v, struct walk_ctx *c)
     c->pdpte[3] = vmcs_read64(VMCS_GUEST_PDPTE3);
 }
 
-void vcpu_walk_failed(struct vcpu *v, int result, const struct walk_fault *f)
+void vcpu_walk_failed(struct vcpu *v, int result, const struct walk_fault *f, unsigned access)
 {
+    if (result == WALK_OUTSIDE_RAM) {
+        const char *letter = (access & WALK_WRITE) ? "W" : (access & WALK_FETCH) ? "X" : "R";
+        vm_end(v->vm, "killed(EPT violation at GPA 0x%llx %s)", (unsigned long long)f->gpa, letter);
+        return;
+    }
     if (result == WALK_PAGE_FAULT) {
         v->regs.cr2 = f->cr2;
         vcpu_inject_exception(v, EXC_PF, true, f->error_code);

@@ -37,13 +37,15 @@ struct vm {
     struct vcpu vcpu;
     void *host_stack_top;
     bool created, ended;
+    bool ext_int_warned; /* an unexpected external-interrupt exit was logged */
     char verdict[VM_VERDICT_MAX];
     uint64_t start_tsc, timeout_tsc; /* timeout_tsc 0: none */
     char console[VM_CONSOLE_LINE];   /* virtual COM1 line being assembled */
     unsigned console_len;
     uint8_t uart_regs[8];                    /* virtual 16550 register file (drivers/vdev.c) */
     uint8_t uart_dll, uart_dlm;              /* its divisor latch */
-    uint8_t warned_ports[IO_PORT_COUNT / 8]; /* unclaimed ports already logged */
+    uint8_t warned_ports[IO_PORT_COUNT / 8]; /* unclaimed ports already seen */
+    unsigned unclaimed_ports_seen;           /* how many: only the first few are logged */
     const struct io_device *io_devices[VM_IO_DEVICES];
     unsigned io_device_count;
     paddr_t fpu_state; /* XSAVE/FXSAVE area of the vCPU (one frame) */

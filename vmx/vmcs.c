@@ -11,11 +11,11 @@ static struct {
     uint32_t error;
 } vmcs_err;
 
-static void record_failure(bool write, uint32_t field, enum vmx_status st)
+uint64_t vmcs_access_failed(bool write, enum vmcs_field field, enum vmx_status st)
 {
     uint64_t number = 0;
     if (vmcs_err.failed)
-        return;
+        return 0;
     if (st == VMX_FAIL_VALID)
         vmx_read(VMCS_VM_INSTRUCTION_ERROR, &number);
     vmcs_err.failed = true;
@@ -23,62 +23,7 @@ static void record_failure(bool write, uint32_t field, enum vmx_status st)
     vmcs_err.field = field;
     vmcs_err.status = st;
     vmcs_err.error = (uint32_t)number;
-}
-
-static uint64_t read_field(enum vmcs_field f)
-{
-    uint64_t v = 0;
-    enum vmx_status st = vmx_read(f, &v);
-    if (st != VMX_OK)
-        record_failure(false, f, st);
-    return v;
-}
-
-static void write_field(enum vmcs_field f, uint64_t v)
-{
-    enum vmx_status st = vmx_write(f, v);
-    if (st != VMX_OK)
-        record_failure(true, f, st);
-}
-
-uint16_t vmcs_read16(enum vmcs_field f)
-{
-    return (uint16_t)read_field(f);
-}
-
-uint32_t vmcs_read32(enum vmcs_field f)
-{
-    return (uint32_t)read_field(f);
-}
-
-uint64_t vmcs_read64(enum vmcs_field f)
-{
-    return read_field(f);
-}
-
-uint64_t vmcs_readnat(enum vmcs_field f)
-{
-    return read_field(f);
-}
-
-void vmcs_write16(enum vmcs_field f, uint16_t v)
-{
-    write_field(f, v);
-}
-
-void vmcs_write32(enum vmcs_field f, uint32_t v)
-{
-    write_field(f, v);
-}
-
-void vmcs_write64(enum vmcs_field f, uint64_t v)
-{
-    write_field(f, v);
-}
-
-void vmcs_writenat(enum vmcs_field f, uint64_t v)
-{
-    write_field(f, v);
+    return 0;
 }
 
 void vmcs_error_clear(void)

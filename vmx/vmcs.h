@@ -8,15 +8,65 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "vmx/vmcs_fields.h"
+#include "vmx/vmx_ops.h"
 
-uint16_t vmcs_read16(enum vmcs_field f);
-uint32_t vmcs_read32(enum vmcs_field f);
-uint64_t vmcs_read64(enum vmcs_field f);
-uint64_t vmcs_readnat(enum vmcs_field f);
-void vmcs_write16(enum vmcs_field f, uint16_t v);
-void vmcs_write32(enum vmcs_field f, uint32_t v);
-void vmcs_write64(enum vmcs_field f, uint64_t v);
-void vmcs_writenat(enum vmcs_field f, uint64_t v);
+/* Records the first failed access (out of line: the inline accessors stay small). Returns 0,
+   the value a failed read yields. */
+uint64_t vmcs_access_failed(bool write, enum vmcs_field f, enum vmx_status st);
+
+static inline uint64_t vmcs_read_field(enum vmcs_field f)
+{
+    uint64_t v = 0;
+    enum vmx_status st = vmx_read(f, &v);
+    return __builtin_expect(st != VMX_OK, 0) ? vmcs_access_failed(false, f, st) : v;
+}
+
+static inline void vmcs_write_field(enum vmcs_field f, uint64_t v)
+{
+    enum vmx_status st = vmx_write(f, v);
+    if (__builtin_expect(st != VMX_OK, 0))
+        vmcs_access_failed(true, f, st);
+}
+
+static inline uint16_t vmcs_read16(enum vmcs_field f)
+{
+    return (uint16_t)vmcs_read_field(f);
+}
+
+static inline uint32_t vmcs_read32(enum vmcs_field f)
+{
+    return (uint32_t)vmcs_read_field(f);
+}
+
+static inline uint64_t vmcs_read64(enum vmcs_field f)
+{
+    return vmcs_read_field(f);
+}
+
+static inline uint64_t vmcs_readnat(enum vmcs_field f)
+{
+    return vmcs_read_field(f);
+}
+
+static inline void vmcs_write16(enum vmcs_field f, uint16_t v)
+{
+    vmcs_write_field(f, v);
+}
+
+static inline void vmcs_write32(enum vmcs_field f, uint32_t v)
+{
+    vmcs_write_field(f, v);
+}
+
+static inline void vmcs_write64(enum vmcs_field f, uint64_t v)
+{
+    vmcs_write_field(f, v);
+}
+
+static inline void vmcs_writenat(enum vmcs_field f, uint64_t v)
+{
+    vmcs_write_field(f, v);
+}
 
 void vmcs_error_clear(void);
 /* Returns true and describes the first failed access since the last clear, e.g.

@@ -209,7 +209,7 @@
     VMCS_FIELDS_NAT_GUEST(X)                                                                       \
     VMCS_FIELDS_NAT_HOST(X)
 
-#define VMCS_FIELD_ENUM(name, enc) VMCS_##name = enc,
+#define VMCS_FIELD_ENUM(name, enc) VMCS_##name = (enc),
 enum vmcs_field { VMCS_FIELDS_ALL(VMCS_FIELD_ENUM) };
 #undef VMCS_FIELD_ENUM
 

@@ -186,7 +186,7 @@
     X(SEAMCALL, 76, "SEAMCALL")                                                                    \
     X(TDCALL, 77, "TDCALL")
 
-#define VMX_EXIT_ENUM(name, num, text) VMX_EXIT_##name = num,
+#define VMX_EXIT_ENUM(name, num, text) VMX_EXIT_##name = (num),
 enum vmx_exit_reason { VMX_EXIT_REASONS(VMX_EXIT_ENUM) VMX_EXIT_COUNT };
 #undef VMX_EXIT_ENUM
 

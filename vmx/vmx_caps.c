@@ -63,6 +63,9 @@ static const struct ctl_name proc_names[] = {
     {PROC_INT_WINDOW_EXITING, "interrupt-window exiting"},
     {PROC_TSC_OFFSETTING, "TSC offsetting"},
     {PROC_HLT_EXITING, "HLT exiting"},
+    {PROC_RDPMC_EXITING, "RDPMC exiting"},
+    {PROC_CR8_LOAD_EXITING, "CR8-load exiting"},
+    {PROC_CR8_STORE_EXITING, "CR8-store exiting"},
     {PROC_CR3_LOAD_EXITING, "CR3-load exiting"},
     {PROC_CR3_STORE_EXITING, "CR3-store exiting"},
     {PROC_NMI_WINDOW_EXITING, "NMI-window exiting"},
@@ -121,7 +124,8 @@ static const struct {
     [VMX_CTL_PIN] = {PIN_EXT_INT_EXITING | PIN_NMI_EXITING | PIN_PREEMPTION_TIMER,
                      PIN_VIRTUAL_NMIS},
     [VMX_CTL_PROC] = {PROC_HLT_EXITING | PROC_USE_IO_BITMAPS | PROC_USE_MSR_BITMAPS |
-                          PROC_TSC_OFFSETTING | PROC_SECONDARY_CONTROLS | PROC_MWAIT_EXITING |
+                          PROC_TSC_OFFSETTING | PROC_RDPMC_EXITING | PROC_CR8_LOAD_EXITING |
+                          PROC_CR8_STORE_EXITING | PROC_SECONDARY_CONTROLS | PROC_MWAIT_EXITING |
                           PROC_MONITOR_EXITING,
                       0},
     [VMX_CTL_PROC2] = {PROC2_ENABLE_EPT | PROC2_ENABLE_VPID | PROC2_UNRESTRICTED_GUEST,
@@ -167,6 +171,9 @@ int vmx_configure(const struct vmx_caps *c, struct vmx_config *cfg, char *why, s
 {
     if (VMX_BASIC_MEMTYPE(c->basic) != VMX_BASIC_MEMTYPE_WB)
         return fail(why, size, "write-back VMCS memory");
+    /* String I/O emulation reads the address size and segment from this exit information. */
+    if (!(c->basic & VMX_BASIC_INS_OUTS_INFO))
+        return fail(why, size, "INS/OUTS exit information");
     for (int k = 0; k < VMX_CTL_KINDS; k++) {
         uint32_t missing, dropped;
         if (vmx_adjust_ctls(c->ctl[k], wanted[k].required, wanted[k].optional, &cfg->ctl[k],

@@ -37,28 +37,6 @@ enum vmx_status vmx_ptrld(uint64_t pa)
     return VMX_STATUS_FROM_FLAGS(cf, zf);
 }
 
-enum vmx_status vmx_read(uint64_t field, uint64_t *value)
-{
-    uint8_t cf, zf;
-    uint64_t v;
-    __asm__ volatile("vmread %3, %0; setc %1; setz %2"
-                     : "=r"(v), "=r"(cf), "=r"(zf)
-                     : "r"(field)
-                     : "cc");
-    *value = v;
-    return VMX_STATUS_FROM_FLAGS(cf, zf);
-}
-
-enum vmx_status vmx_write(uint64_t field, uint64_t value)
-{
-    uint8_t cf, zf;
-    __asm__ volatile("vmwrite %3, %2; setc %0; setz %1"
-                     : "=r"(cf), "=r"(zf)
-                     : "r"(field), "r"(value)
-                     : "cc", "memory");
-    return VMX_STATUS_FROM_FLAGS(cf, zf);
-}
-
 enum vmx_status vmx_invept(uint64_t type, uint64_t eptp)
 {
     struct {

@@ -1,8 +1,9 @@
-; oob_exec: jumps to the guest-physical address given as its command line (cmdline=0xADDR), which must
-; lie outside guest RAM: hv must end it with `killed(EPT violation at GPA 0xADDR X)`.
-; Everything lives in .text so the image fits in one page: with mem=1028K the guest can probe
-; hv's own physical addresses (hv's image sits at host 1 MiB, just above this guest's RAM).
-; Uses the entry stack (ESP = 0x9FC00, in RAM).
+; oob_exec: jumps to (instruction fetch) the guest-physical address given as its command line
+; (cmdline=0xADDR), which must lie outside guest RAM: hv must end the guest with
+; `killed(EPT violation at GPA 0xADDR X)`. Everything lives in .text so the image fits in
+; one page: with mem=1028K the guest owns GPA [0, 0x101000) and can aim at hv's own physical
+; addresses (hv's image sits at host 1 MiB, just above this guest's RAM). Uses the entry
+; stack (ESP = 0x9FC00, in RAM). Prints FAIL and ends exit(1) if the access does not end it.
 bits 32
 %include "guest.inc"
 

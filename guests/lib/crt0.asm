@@ -12,6 +12,7 @@ bits 64
 
 extern guest_main
 extern g_exception
+extern g_exit
 global _start, g_gdt, g_idt, g_idt_ptr, g_try, g_stack_top
 
 section .text.start
@@ -31,7 +32,8 @@ _start:
     call idt_init
     pop rdi
     call guest_main
-    out DEBUG_EXIT_PORT, al
+    movzx edi, al                   ; g_exit flushes the console line buffer first
+    call g_exit
 .hang:
     hlt
     jmp .hang

@@ -6,9 +6,24 @@
 
 static unsigned passed, failed;
 
+/* Console output is line-buffered and sent with the console hypercall: one VM exit per line
+   instead of one per character through COM1 (guest RAM is identity-mapped, so the buffer's
+   address is its guest-physical address). */
+static char line_buf[G_LINE_MAX];
+static unsigned line_len;
+
+static void g_flush(void)
+{
+    if (line_len)
+        g_hypercall(G_HC_CONSOLE, (uint64_t)(uintptr_t)line_buf, line_len);
+    line_len = 0;
+}
+
 void g_putc(char c)
 {
-    g_outb(G_COM1, (uint8_t)c);
+    line_buf[line_len++] = c;
+    if (c == '\n' || line_len == sizeof(line_buf))
+        g_flush();
 }
 
 void g_puts(const char *s)
@@ -29,6 +44,7 @@ void g_printf(const char *fmt, ...)
 
 _Noreturn void g_exit(uint8_t status)
 {
+    g_flush();
     for (;;)
         g_outb(G_DEBUG_EXIT, status);
 }

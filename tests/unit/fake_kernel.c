@@ -15,7 +15,7 @@ jmp_buf *fake_panic_jmp;
 char fake_panic_msg[1024];
 char fake_log[1 << 16];
 size_t fake_log_len;
-static enum log_level level = LOG_DEBUG;
+enum log_level log_current_level = LOG_DEBUG;
 
 void fake_log_reset(void)
 {
@@ -51,7 +51,7 @@ static void append(const char *line)
 void log_vprintf(enum log_level lvl, const char *fmt, va_list ap)
 {
     char line[512];
-    if (lvl > level)
+    if (lvl > log_current_level)
         return;
     fmt_vsnprintf(line, sizeof(line), fmt, ap);
     append(line);
@@ -77,10 +77,10 @@ void log_contract(const char *fmt, ...)
 
 void log_set_level(enum log_level l)
 {
-    level = l;
+    log_current_level = l;
 }
 
 enum log_level log_get_level(void)
 {
-    return level;
+    return log_current_level;
 }

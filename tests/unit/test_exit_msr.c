@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include "kernel/msr.h"
 #include "kernel/x86.h"
+#include "vmx/cpuid_leaves.h"
 #include "vmx/exit.h"
 #include "vmx/vm.h"
 #include "vmx/vmcs_fields.h"
@@ -42,6 +43,9 @@ static int setup(void **state)
     fake_vmcs_set(VMCS_GUEST_PAT, PAT_POWER_ON);
     fake_vmcs_set(VMCS_EXIT_INSTRUCTION_LEN, LEN);
     fake_hw.tsc = HOST_TSC;
+    /* CPUID enumerates TSC_ADJUST and SPEC_CTRL (IBRS); test_enumeration_gated clears it. */
+    fake_hw_set_cpuid(CPUID_LEAF_EXT_FEATURES, 0,
+                      (struct cpuid_regs){0, CPUID_7_EBX_TSC_ADJUST, 0, CPUID_7_EDX_IBRS});
     /* Host MSRs a leaking handler would change. */
     fake_hw_set_msr(MSR_IA32_LSTAR, 0xFFFFFFFF80001000ull);
     fake_hw_set_msr(MSR_IA32_EFER, EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE);
@@ -330,6 +334,18 @@ static void test_spec_ctrl_virtual(void **state)
     assert_int_equal(fake_hw.msr_writes, 0);
 }
 
+/* Regression (found by the selftest guest): an MSR that CPUID does not enumerate does not exist
+   for the guest, so RDMSR and WRMSR raise #GP. */
+static void test_enumeration_gated(void **state)
+{
+    (void)state;
+    fake_hw_set_cpuid(CPUID_LEAF_EXT_FEATURES, 0, (struct cpuid_regs){0, 0, 0, 0});
+    rdmsr_gp(MSR_IA32_SPEC_CTRL);
+    wrmsr_gp(MSR_IA32_SPEC_CTRL, 0);
+    rdmsr_gp(MSR_IA32_TSC_ADJUST);
+    wrmsr_gp(MSR_IA32_TSC_ADJUST, 0);
+}
+
 static void test_debugctl(void **state)
 {
     (void)state;
@@ -451,6 +467,7 @@ int main(void)
         cmocka_unit_test_setup(test_misc_enable, setup),
         cmocka_unit_test_setup(test_bios_sign_id, setup),
         cmocka_unit_test_setup(test_spec_ctrl_virtual, setup),
+        cmocka_unit_test_setup(test_enumeration_gated, setup),
         cmocka_unit_test_setup(test_debugctl, setup),
         cmocka_unit_test_setup(test_mtrr_cap_and_default_type, setup),
         cmocka_unit_test_setup(test_mtrr_variable_ranges, setup),

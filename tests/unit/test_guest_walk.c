@@ -689,8 +689,12 @@ static void test_read_gva_other_results(void **state)
     struct walk_fault f = {PF_FILL, PF_FILL};
     /* the 1 GiB page translates, but its memory is outside guest RAM */
     assert_int_equal(guest_read_gva(&c, la4(1, 6, 0, 0, 0), buf, sizeof(buf), WALK_READ, &f),
-                     WALK_BAD_TABLE);
-    assert_int_equal(guest_write_gva(&c, la4(1, 6, 0, 0, 0), buf, sizeof(buf), &f), WALK_BAD_TABLE);
+                     WALK_OUTSIDE_RAM);
+    uint64_t outside_gpa = f.gpa;
+    assert_true(outside_gpa >= RAM_SIZE);
+    assert_int_equal(guest_write_gva(&c, la4(1, 6, 0, 0, 0), buf, sizeof(buf), &f),
+                     WALK_OUTSIDE_RAM);
+    assert_int_equal(f.gpa, outside_gpa);
     assert_int_equal(guest_read_gva(&c, 0xFFFF000000000000ull, buf, 8, WALK_READ, &f),
                      WALK_NON_CANONICAL);
     /* running off the top of the lower half into non-canonical space */
@@ -704,7 +708,8 @@ static void test_read_gva_other_results(void **state)
     /* paging off, 32-bit: reads wrap around at 4 GiB... into RAM at 0 */
     struct walk_ctx off = ctx_off();
     fill(0, 4, 9);
-    assert_int_equal(guest_read_gva(&off, 0xFFFFFFFCull, buf, 8, WALK_READ, &f), WALK_BAD_TABLE);
+    assert_int_equal(guest_read_gva(&off, 0xFFFFFFFCull, buf, 8, WALK_READ, &f), WALK_OUTSIDE_RAM);
+    assert_int_equal(f.gpa, 0xFFFFFFFCull); /* the first byte outside RAM */
     assert_int_equal(guest_read_gva(&off, 0x100000000ull, buf, 4, WALK_READ, &f), WALK_OK);
     assert_memory_equal(buf, host(0), 4);
 }

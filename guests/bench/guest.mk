@@ -1,0 +1,11 @@
+# bench and spin: the C guests of make bench (tools/bench). bench times VM-exit round trips
+# from inside a guest (its timed code is linked at 4 MiB by bench.ld); spin is the CPU-bound
+# guest of the scheduling-overhead figure.
+GUEST_BINS += $(GUEST_DIR)/bench.elf $(GUEST_DIR)/spin.elf
+BENCH_LD64 := $(filter-out -T guests/lib/guest.ld,$(GUEST_LD64)) -T guests/bench/bench.ld
+
+$(GUEST_DIR)/bench.elf: $(GUEST_DIR)/bench/bench.o $(GUEST_LIB_OBJ) guests/bench/bench.ld
+	$(LD) $(BENCH_LD64) -o $@ $(GUEST_LIB_OBJ) $(GUEST_DIR)/bench/bench.o
+
+$(GUEST_DIR)/spin.elf: $(GUEST_DIR)/bench/spin.o $(GUEST_LIB_OBJ) guests/lib/guest.ld
+	$(LD) $(GUEST_LD64) -o $@ $(GUEST_LIB_OBJ) $(GUEST_DIR)/bench/spin.o
