@@ -74,14 +74,14 @@ $(BUILD)/host/%.o: %.c | $(DEPS_STAMP)
 
 $(BUILD)/host/libhv.a: $(HOST_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	@ar rcs $@ $^
 
 $(BUILD)/host/libfake.a: $(FAKE_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	@ar rcs $@ $^
 
 $(BUILD)/host/test_%: $(BUILD)/host/tests/unit/test_%.o $(BUILD)/host/libfake.a $(BUILD)/host/libhv.a
-	$(HOST_CC) $(HCFLAGS) -o $@ $< $(BUILD)/host/libfake.a $(BUILD)/host/libhv.a \
+	@echo "  HOSTLD $@"; $(HOST_CC) $(HCFLAGS) -o $@ $< $(BUILD)/host/libfake.a $(BUILD)/host/libhv.a \
 	    $(BUILD)/host/libfake.a -lcmocka
 
 unit: $(UNIT_BIN)

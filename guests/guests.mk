@@ -21,13 +21,14 @@ GUEST_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -ffreestanding -fno-pie -f
                 -nostdinc -isystem $(shell $(CC) -print-file-name=include) -I. -MMD -MP
 GUEST_LD64   := -m elf_x86_64 -nostdlib -static -z noexecstack --no-warn-rwx-segments \
                 -T guests/lib/guest.ld
-GUEST_LIB_OBJ := $(GUEST_DIR)/lib/crt0.o $(GUEST_DIR)/lib/guest.o $(GUEST_DIR)/lib/fmt.o
+GUEST_LIB_OBJ := $(GUEST_DIR)/lib/crt0.o $(GUEST_DIR)/lib/guest.o $(GUEST_DIR)/lib/fmt.o \
+                 $(GUEST_DIR)/lib/sort.o
 
 $(GUEST_DIR)/lib/crt0.o: guests/lib/crt0.asm | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(NASM) -f elf64 $< -o $@
 
-$(GUEST_DIR)/lib/fmt.o: kernel/fmt.c | $(DEPS_STAMP)
+$(GUEST_DIR)/lib/%.o: kernel/%.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(GUEST_CFLAGS) -c $< -o $@
 

@@ -10,6 +10,7 @@
 #include "kernel/panic.h"
 #include "kernel/percpu.h"
 #include "kernel/platform.h"
+#include "kernel/sort.h"
 #include "kernel/string.h"
 #include "kernel/trap.h"
 #include "mm/frame.h"
@@ -39,15 +40,9 @@ static _Noreturn void hv_fail(const char *reason)
     platform_end(false);
 }
 
-/* Median by insertion sort: n is small and this runs once. */
 static uint64_t median_u64(uint64_t *v, unsigned n)
 {
-    for (unsigned i = 1; i < n; i++)
-        for (unsigned j = i; j && v[j - 1] > v[j]; j--) {
-            uint64_t t = v[j];
-            v[j] = v[j - 1];
-            v[j - 1] = t;
-        }
+    sort_u64(v, n);
     return v[n / 2];
 }
 
@@ -270,11 +265,11 @@ void kmain(uint32_t mbi_phys, uint32_t magic)
     if (paging_init(&boot_info))
         hv_fail("out of memory building page tables");
     log_memory();
+    if (mm_check())
+        panic("mm: allocator invariants broken after boot");
     boot_phase("memory map, buddy allocator, page tables");
     debug_fault(boot_info.cmdline); /* after paging_init: the guard pages are unmapped now */
     debug_vmentry(boot_info.cmdline);
-    if (mm_check())
-        panic("mm: allocator invariants broken after boot");
 
     enable_vmx();
     boot_phase("VMX");

@@ -332,6 +332,28 @@ static int check_writable(const struct walk_ctx *c, uint64_t gva, size_t len, st
     return WALK_OK;
 }
 
+/* One write of at most a page, so at most two pages: both are translated before either is
+   written, as the CPU does. Otherwise bytes landing in the guest's own paging structures would
+   change how the second page translates (found by tests/fuzz/fuzz_guest_walk.c). */
+static int write_slice(const struct walk_ctx *c, uint64_t gva, const uint8_t *in, size_t len,
+                       struct walk_fault *f)
+{
+    uint64_t gpa[2];
+    size_t piece[2] = {page_piece(gva, len), 0};
+    piece[1] = len - piece[0];
+    for (unsigned i = 0; i < 2 && piece[i]; i++) {
+        int r = guest_walk(c, gva + (i ? piece[0] : 0), WALK_WRITE, &gpa[i], f);
+        if (r != WALK_OK)
+            return r;
+    }
+    for (unsigned i = 0; i < 2 && piece[i]; i++) {
+        if (guest_write_gpa(c->mem, gpa[i], in, piece[i]) != 0)
+            return outside_ram(c->mem, gpa[i], f);
+        in += piece[i];
+    }
+    return WALK_OK;
+}
+
 int guest_write_gva(const struct walk_ctx *c, uint64_t gva, const void *src, size_t len,
                     struct walk_fault *f)
 {
@@ -340,13 +362,10 @@ int guest_write_gva(const struct walk_ctx *c, uint64_t gva, const void *src, siz
         return r;
     const uint8_t *in = src;
     while (len > 0) {
-        size_t n = page_piece(gva, len);
-        uint64_t gpa;
-        r = guest_walk(c, gva, WALK_WRITE, &gpa, f);
+        size_t n = len < PAGE_SIZE ? len : PAGE_SIZE;
+        r = write_slice(c, gva, in, n, f);
         if (r != WALK_OK)
             return r;
-        if (guest_write_gpa(c->mem, gpa, in, n) != 0)
-            return outside_ram(c->mem, gpa, f);
         in += n;
         gva += n;
         len -= n;

@@ -9,6 +9,7 @@
    Preemption-timer exits landing inside a sample make a few samples long; the median
    ignores them. */
 #include "guests/lib/guest.h"
+#include "kernel/sort.h"
 
 #define SAMPLES        1001 /* odd: the median is one sample */
 #define CR4_OSXSAVE    (1ull << 18)
@@ -80,17 +81,6 @@ static const struct bench_case cases[] = {
 };
 
 static uint64_t op_ticks[SAMPLES], nop_ticks[SAMPLES];
-
-/* Insertion sort: the samples are nearly all equal, so this is close to linear. */
-static void sort_u64(uint64_t *v, unsigned n)
-{
-    for (unsigned i = 1; i < n; i++)
-        for (unsigned j = i; j && v[j - 1] > v[j]; j--) {
-            uint64_t t = v[j];
-            v[j] = v[j - 1];
-            v[j - 1] = t;
-        }
-}
 
 static void run_case(const struct bench_case *c)
 {

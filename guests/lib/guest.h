@@ -5,11 +5,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define G_COM1           0x3F8
-#define G_DEBUG_EXIT     0xF4
-#define G_HC_EXIT        0
-#define G_HC_CONSOLE     1
-#define G_HC_INFO        2
+#define G_COM1       0x3F8
+#define G_DEBUG_EXIT 0xF4
+#define G_HC_EXIT    0
+#define G_HC_CONSOLE 1
+#define G_HC_INFO    2
 
 struct g_fault { /* filled by g_try when an exception interrupted the function */
     uint64_t vector, error, rip, cr2;
@@ -24,12 +24,36 @@ int guest_main(const struct mb1_info_min *info);
 /* Runs fn(arg); 0 if it returned, 1 if an exception stopped it (*fault says which). */
 int g_try(void (*fn)(void *), void *arg, struct g_fault *fault);
 
-static inline void g_outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }
-static inline void g_outw(uint16_t port, uint16_t v) { __asm__ volatile("outw %0, %1" : : "a"(v), "Nd"(port)); }
-static inline void g_outl(uint16_t port, uint32_t v) { __asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port)); }
-static inline uint8_t g_inb(uint16_t port) { uint8_t v; __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port)); return v; }
-static inline uint16_t g_inw(uint16_t port) { uint16_t v; __asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(port)); return v; }
-static inline uint32_t g_inl(uint16_t port) { uint32_t v; __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port)); return v; }
+static inline void g_outb(uint16_t port, uint8_t v)
+{
+    __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
+}
+static inline void g_outw(uint16_t port, uint16_t v)
+{
+    __asm__ volatile("outw %0, %1" : : "a"(v), "Nd"(port));
+}
+static inline void g_outl(uint16_t port, uint32_t v)
+{
+    __asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port));
+}
+static inline uint8_t g_inb(uint16_t port)
+{
+    uint8_t v;
+    __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
+    return v;
+}
+static inline uint16_t g_inw(uint16_t port)
+{
+    uint16_t v;
+    __asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(port));
+    return v;
+}
+static inline uint32_t g_inl(uint16_t port)
+{
+    uint32_t v;
+    __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
+    return v;
+}
 
 static inline uint64_t g_rdtsc(void)
 {
@@ -40,7 +64,9 @@ static inline uint64_t g_rdtsc(void)
 
 static inline void g_cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
 {
-    __asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));
+    __asm__ volatile("cpuid"
+                     : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3])
+                     : "a"(leaf), "c"(sub));
 }
 
 static inline uint64_t g_rdmsr(uint32_t msr)

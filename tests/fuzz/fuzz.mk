@@ -59,7 +59,7 @@ define fuzz_run
 @$(FUZZ_DIR)/fuzz_$(1) $(FUZZ_RUNFLAGS) -max_total_time=$(2) \
     -artifact_prefix=$(FUZZ_DIR)/$(1)/ $(FUZZ_DIR)/$(1)/corpus tests/fuzz/corpus/$(1) \
     >$(FUZZ_DIR)/$(1)/log 2>&1; \
- rc=$$?; grep -E '^(#[0-9]+ +DONE|stat::|SUMMARY|==[0-9]+==ERROR|artifact_prefix|Test unit written)' \
+ rc=$$?; grep -E '^(#[0-9]+[[:space:]]+DONE|stat::|SUMMARY|==[0-9]+==ERROR|artifact_prefix|Test unit written)' \
     $(FUZZ_DIR)/$(1)/log | sed 's/^/  /'; \
  if [ $$rc -ne 0 ]; then tail -n 60 $(FUZZ_DIR)/$(1)/log; \
     echo "fuzz_$(1): FAILED (exit $$rc); full log $(FUZZ_DIR)/$(1)/log, input kept above"; fi; \

@@ -8,17 +8,18 @@
  * limits, no mmap entry wraps, module end >= start, the RSDP copy lies inside the blob, and a
  * rejection carries a reason.
  */
+#define _POSIX_C_SOURCE 200809L /* strnlen */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 #include "kernel/mb2.h"
 #include "tests/fuzz/fuzz_common.h"
 
-#define MB2_MIN_TOTAL       16u
-#define MB2_ALIGN           8u
-#define RSDP_V1_LEN         20u
-#define RSDP_V2_LEN         36u
-#define MAX_RSDP_VERSION    2
+#define MB2_MIN_TOTAL    16u
+#define MB2_ALIGN        8u
+#define RSDP_V1_LEN      20u
+#define RSDP_V2_LEN      36u
+#define MAX_RSDP_VERSION 2
 
 static struct mb2_info info, again;
 
