@@ -75,4 +75,3 @@ $(FUZZ_NAMES:%=fuzz-smoke-%): fuzz-smoke-%: $(FUZZ_DIR)/fuzz_%
 fuzz: $(FUZZ_NAMES:%=fuzz-%)
 fuzz-smoke: $(FUZZ_NAMES:%=fuzz-smoke-%)
 
-test: fuzz-smoke
