@@ -6,6 +6,13 @@ GUEST_DIR   := $(BUILD)/guests
 GUEST_LD32  := -m elf_i386 -nostdlib -static -z noexecstack -Ttext=0x100000 -e _start
 GUEST_ASM   := $(wildcard guests/*.asm guests/hostile/*.asm)
 GUEST_BINS  := $(GUEST_ASM:guests/%.asm=$(GUEST_DIR)/%.elf)
+#   guests/flat/NAME.asm     -> build/guests/flat/NAME.bin     (NASM flat binary, real mode)
+GUEST_FLAT  := $(wildcard guests/flat/*.asm)
+GUEST_BINS  += $(GUEST_FLAT:guests/%.asm=$(GUEST_DIR)/%.bin)
+
+$(GUEST_DIR)/flat/%.bin: guests/flat/%.asm | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(NASM) -f bin $< -o $@
 
 $(GUEST_DIR)/%.o: guests/%.asm guests/include/guest.inc | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)

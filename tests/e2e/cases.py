@@ -185,6 +185,11 @@ CASES = [
     Case("fault-panic", ["--emu=qemu-tcg", "--hv-args=debug.fault=panic"], 1,
          log=[r"PANIC: debug.fault=panic requested", r"backtrace:",
               r"^hv: end: error: panic: debug.fault=panic requested$"], check=one_boot_one_end),
+    # A console UART that is not there (QEMU has no COM2): hv stays silent, never hangs, and still
+    # ends the machine (status 1: no `hv: end:` line can be read).
+    Case("console-missing-uart", ["--emu=qemu-tcg", "--hv-args=console=com2"], 1,
+         log=[r"hv: booting"], not_log=[r"hv: end:", r"mb2: loader", r"mm: "],
+         stderr=[r"^hvrun: exit 1 \("], timeout=120),
     # ---- issue 3: a stack overflow hits the guard page below the stack, not other data
     Case("fault-stack-overflow", ["--emu=qemu-tcg", "--hv-args=debug.fault=stack"], 1,
          log=[r"PANIC: stack overflow: boot stack hit its guard page at 0x",
@@ -233,6 +238,18 @@ CASES = [
     Case("module-too-much-memory", ["--emu=bochs", "build/guests/hello.elf::name=big mem=64G"], 0,
          log=[r"^hv: guest big ended: rejected\(cannot allocate 65536 MiB of guest RAM\) exits=0$",
               r"mm: guest big teardown: every frame returned", r"^hv: end: ok$"],
+         not_log=NO_CRASH),
+    # Real mode with unrestricted guest: CS comes from the entry address, not fixed at 0.
+    Case("module-real-mode", ["--emu=bochs",
+                              "build/guests/flat/realmode.bin::name=real mode=real "
+                              "entry=0x7c00 load=0x7c00",
+                              "build/guests/flat/realmode.bin::name=real_high mode=real "
+                              "entry=0x17c00 load=0x17c00"], 0,
+         log=[r"^\[real\] hello from real mode, CS=0000$",
+              r"^\[real_high\] hello from real mode, CS=1000$",
+              r"^hv: guest real ended: halted exits=\d+$",
+              r"^hv: guest real_high ended: halted exits=\d+$",
+              r"vm real: exit CPUID|real: exits CPUID\s+1", r"^hv: end: ok$"],
          not_log=NO_CRASH),
     # A value with spaces survives GRUB's quoting (it arrives as "cmdline=a b c").
     Case("module-quoted-cmdline", ["--emu=bochs",
