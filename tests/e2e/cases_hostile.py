@@ -109,11 +109,11 @@ def hostile_case(name, guests, log, check=None, hv_args=None, status=0, not_log=
                 timeout=HOSTILE_TIMEOUT_S)
 
 
-def oob(elf, name, mem, gpa):
-    return "%s%s.elf::name=%s mem=%s cmdline=0x%x" % (HOSTILE, elf, name, mem, gpa)
+def oob(access, name, mem, gpa):
+    return "%soob.elf::name=%s mem=%s cmdline=%s:0x%x" % (HOSTILE, name, mem, access, gpa)
 
 
-def oob_case(elf, access, prefix):
+def oob_case(case, access, prefix):
     """Accesses past the end of RAM, far above it, and at hv's own physical addresses."""
     targets = [  # name, mem, GPA
         (prefix + "_end", "16M", 0x1000000),
@@ -121,11 +121,11 @@ def oob_case(elf, access, prefix):
         (prefix + "_past", SMALL_MEM, SMALL_MEM_END),
         (prefix + "_hv", SMALL_MEM, HV_DATA_GPA if access == "W" else HV_TEXT_GPA),
     ]
-    guests = [oob(elf, n, mem, gpa) for n, mem, gpa in targets]
+    guests = [oob(access, n, mem, gpa) for n, mem, gpa in targets]
     log = []
     for n, _mem, gpa in targets:
         log += [ept_kill(n, gpa, access), teardown(n)]
-    return hostile_case("hostile-" + elf.replace("_", "-"), guests, log,
+    return hostile_case(case, guests, log,
                         check=hv_image_holds(SMALL_MEM_END, HV_TEXT_GPA, HV_DATA_GPA))
 
 
@@ -135,9 +135,9 @@ def exit0(name, passline):
 
 CASES = [
     # 1. Reads, writes and instruction fetches outside guest RAM: killed with the exact GPA.
-    oob_case("oob_read", "R", "rd"),
-    oob_case("oob_write", "W", "wr"),
-    oob_case("oob_exec", "X", "ex"),
+    oob_case("hostile-oob-read", "R", "rd"),
+    oob_case("hostile-oob-write", "W", "wr"),
+    oob_case("hostile-oob-exec", "X", "ex"),
     # 2. Every port read, the resetting/power-off ports written: the machine keeps running, and
     #    hv logs only the first 16 unclaimed ports (a scan must not flood its console).
     hostile_case("hostile-portscan", [HOSTILE + "portscan.elf::name=portscan mem=2M"],

@@ -3,7 +3,9 @@
 #include <stdint.h>
 #include <string.h>
 #include "tests/unit/fake_vmcs.h"
+#include "tests/unit/fake.h"
 #include "vmx/vcpu.h"
+#include "vmx/vm.h"
 #include "vmx/vmcs_fields.h"
 #include "vmx/vmx_arch.h"
 #include "vmx/vmx_ops.h"
@@ -258,3 +260,22 @@ int vmx_enter(struct vcpu_regs *regs, int launched)
 }
 
 void vmx_exit_stub(void) {}
+
+struct vcpu *fake_vm_reset(struct vm *vm, const char *name)
+{
+    fake_vmcs_reset();
+    fake_hw_reset();
+    fake_log_reset();
+    memset(vm, 0, sizeof(*vm));
+    strncpy(vm->cfg.name, name, sizeof(vm->cfg.name) - 1);
+    vm->vcpu.vm = vm;
+    vm->ept.pml4 = PADDR_NONE;
+    return &vm->vcpu;
+}
+
+void fake_vm_ram(struct vm *vm, void *ram, uint64_t size)
+{
+    vm->mem.size = size;
+    vm->mem.nchunks = 1;
+    vm->mem.chunk[0] = (struct guest_mem_chunk){0, (paddr_t)(uintptr_t)ram, ram, size, 0};
+}

@@ -108,3 +108,12 @@ bool fake_hw_has_msr(uint32_t msr);
 void fake_hw_set_port_input(uint16_t port, uint32_t v);
 unsigned fake_hw_port_log_count(void);
 struct fake_port_io fake_hw_port_log(unsigned i); /* the oldest FAKE_HW_PORT_LOG accesses */
+
+/* ---- test VMs ---- */
+struct vm;
+struct vcpu;
+/* The common start of a handler test: resets the fake VMCS, machine and log, zeroes `vm`, names
+   it, links its vCPU (and marks it as having no EPT). Returns the vCPU. */
+struct vcpu *fake_vm_reset(struct vm *vm, const char *name);
+/* Gives `vm` guest RAM [0, size) backed by one host buffer (paddr = host address). */
+void fake_vm_ram(struct vm *vm, void *ram, uint64_t size);

@@ -37,22 +37,10 @@
 static struct vm vm;
 static struct vcpu *v;
 
-static void init_vm(struct vm *m, const char *name)
-{
-    memset(m, 0, sizeof(*m));
-    strcpy(m->cfg.name, name);
-    m->vcpu.vm = m;
-    m->ept.pml4 = PADDR_NONE;
-}
-
 static int setup(void **state)
 {
     (void)state;
-    fake_vmcs_reset();
-    fake_hw_reset();
-    fake_log_reset();
-    init_vm(&vm, "basictest");
-    v = &vm.vcpu;
+    v = fake_vm_reset(&vm, "basictest");
     fake_vmcs_set(VMCS_GUEST_RIP, RIP0);
     fake_vmcs_set(VMCS_GUEST_CS_AR, AR_CODE32);
     fake_vmcs_set(VMCS_GUEST_SS_AR, AR_SS0);
@@ -304,7 +292,7 @@ static void test_external_interrupt_warned_once_per_guest(void **state)
     assert_int_equal(count(fake_log, "vm basictest: external interrupt exit (info 0x80000020) "
                                      "ignored\n"),
                      1);
-    init_vm(&other, "second");
+    fake_vm_reset(&other, "second");
     exit_handle_external_interrupt(&other.vcpu);
     assert_int_equal(count(fake_log, "vm second: external interrupt exit"), 1);
 }

@@ -58,13 +58,7 @@ static void host_xsave(void)
 static int setup(void **state)
 {
     (void)state;
-    fake_vmcs_reset();
-    fake_hw_reset();
-    fake_log_reset();
-    memset(&vm, 0, sizeof(vm));
-    strcpy(vm.cfg.name, "cpuidtest");
-    v = &vm.vcpu;
-    v->vm = &vm;
+    v = fake_vm_reset(&vm, "cpuidtest");
     v->id = VCPU_ID;
     v->guest_xcr0 = XCR0_X87 | XCR0_SSE | XCR0_AVX;
     guest_tsc_khz = TSC_KHZ;

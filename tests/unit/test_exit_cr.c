@@ -63,17 +63,9 @@ static void set_exit(uint64_t qual, uint32_t len)
 static int setup(void **state)
 {
     (void)state;
-    fake_vmcs_reset();
-    fake_hw_reset();
-    fake_log_reset();
-    memset(&vm, 0, sizeof(vm));
+    v = fake_vm_reset(&vm, "crtest");
     memset(ram, 0, sizeof(ram));
-    strcpy(vm.cfg.name, "crtest");
-    vm.mem.size = RAM_SIZE;
-    vm.mem.nchunks = 1;
-    vm.mem.chunk[0] = (struct guest_mem_chunk){0, (paddr_t)(uintptr_t)ram, ram, RAM_SIZE, 0};
-    v = &vm.vcpu;
-    v->vm = &vm;
+    fake_vm_ram(&vm, ram, RAM_SIZE);
     v->vpid = VPID;
     vmx_caps.cr0_fixed0 = CR0_FIXED0;
     vmx_caps.cr0_fixed1 = CR0_FIXED1;

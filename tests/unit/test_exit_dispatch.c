@@ -26,13 +26,7 @@ static struct vcpu *v;
 static int setup(void **state)
 {
     (void)state;
-    fake_vmcs_reset();
-    fake_hw_reset();
-    fake_log_reset();
-    memset(&vm, 0, sizeof(vm));
-    strcpy(vm.cfg.name, "disptest");
-    v = &vm.vcpu;
-    v->vm = &vm;
+    v = fake_vm_reset(&vm, "disptest");
     fake_vmcs_set(VMCS_GUEST_RIP, RIP0);
     fake_vmcs_set(VMCS_GUEST_CS_AR, AR_CODE32);
     fake_vmcs_set(VMCS_GUEST_SS_AR, AR_SS0);

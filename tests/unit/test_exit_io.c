@@ -88,18 +88,10 @@ static const struct io_device probe_dev = {"probe", PROBE_PORT, PROBE_LEN, probe
 static int setup(void **state)
 {
     (void)state;
-    fake_vmcs_reset();
-    fake_hw_reset();
-    fake_log_reset();
-    memset(&vm, 0, sizeof(vm));
+    v = fake_vm_reset(&vm, "iotest");
     memset(ram, 0, sizeof(ram));
     memset(&probe, 0, sizeof(probe));
-    strcpy(vm.cfg.name, "iotest");
-    vm.mem.size = RAM_SIZE;
-    vm.mem.nchunks = 1;
-    vm.mem.chunk[0] = (struct guest_mem_chunk){0, (paddr_t)(uintptr_t)ram, ram, RAM_SIZE, 0};
-    v = &vm.vcpu;
-    v->vm = &vm;
+    fake_vm_ram(&vm, ram, RAM_SIZE);
     assert_int_equal(io_register(&vm, &probe_dev), 0);
     /* 32-bit protected mode, paging off, flat except where a test sets a base */
     fake_vmcs_set(VMCS_GUEST_CR0, CR0_PE | CR0_ET | CR0_NE);

@@ -41,13 +41,7 @@ static void set_guest_cr4(uint64_t cr4)
 static int setup(void **state)
 {
     (void)state;
-    fake_vmcs_reset();
-    fake_hw_reset();
-    fake_log_reset();
-    memset(&vm, 0, sizeof(vm));
-    strcpy(vm.cfg.name, "xsetbvtest");
-    v = &vm.vcpu;
-    v->vm = &vm;
+    v = fake_vm_reset(&vm, "xsetbvtest");
     v->guest_xcr0 = XCR0_X87;
     set_host_xsave(HOST_XCR0);
     set_guest_cr4(CR4_PAE | CR4_OSXSAVE);

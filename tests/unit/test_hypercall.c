@@ -34,17 +34,9 @@ static uint8_t ram[RAM_SIZE];
 static int setup(void **state)
 {
     (void)state;
-    fake_vmcs_reset();
-    fake_hw_reset();
-    fake_log_reset();
-    memset(&vm, 0, sizeof(vm));
+    v = fake_vm_reset(&vm, "hctest");
     memset(ram, FILL, sizeof(ram));
-    strcpy(vm.cfg.name, "hctest");
-    vm.mem.size = RAM_SIZE;
-    vm.mem.nchunks = 1;
-    vm.mem.chunk[0] = (struct guest_mem_chunk){0, (paddr_t)(uintptr_t)ram, ram, RAM_SIZE, 0};
-    v = &vm.vcpu;
-    v->vm = &vm;
+    fake_vm_ram(&vm, ram, RAM_SIZE);
     guest_tsc_khz = TSC_KHZ;
     fake_vmcs_set(VMCS_GUEST_RIP, RIP0);
     fake_vmcs_set(VMCS_GUEST_SS_AR, AR_SS(0));

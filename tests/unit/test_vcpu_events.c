@@ -30,13 +30,7 @@ static struct vcpu *v;
 static int setup(void **state)
 {
     (void)state;
-    fake_vmcs_reset();
-    fake_hw_reset();
-    fake_log_reset();
-    memset(&vm, 0, sizeof(vm));
-    strcpy(vm.cfg.name, "evtest");
-    v = &vm.vcpu;
-    v->vm = &vm;
+    v = fake_vm_reset(&vm, "evtest");
     fake_vmcs_set(VMCS_PROC_BASED_CTLS, PROC_BASE);
     fake_vmcs_set(VMCS_GUEST_RFLAGS, RFLAGS_RESERVED1 | RFLAGS_IF);
     fake_vmcs_set(VMCS_GUEST_RIP, RIP0);
