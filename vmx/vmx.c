@@ -28,25 +28,9 @@ int vmx_check_support(char *why, size_t size)
     return 0;
 }
 
-/* SDM vol. 3 §24.7: VMXON needs IA32_FEATURE_CONTROL locked with "VMX outside SMX" set. */
-static int enable_feature_control(char *why, size_t size)
-{
-    uint64_t fc = hw_rdmsr(MSR_IA32_FEATURE_CONTROL);
-    if (fc & FEATURE_CONTROL_LOCKED) {
-        if (!(fc & FEATURE_CONTROL_VMX_OUTSIDE_SMX)) {
-            fmt_snprintf(why, size, "VMX disabled by firmware (IA32_FEATURE_CONTROL locked)");
-            return -1;
-        }
-        return 0;
-    }
-    hw_wrmsr(MSR_IA32_FEATURE_CONTROL,
-             fc | FEATURE_CONTROL_VMX_OUTSIDE_SMX | FEATURE_CONTROL_LOCKED);
-    return 0;
-}
-
 int vmx_init(char *why, size_t size)
 {
-    if (vmx_check_support(why, size) || enable_feature_control(why, size))
+    if (vmx_check_support(why, size) || vmx_enable_feature_control(why, size))
         return -1;
     vmx_caps_read(&vmx_caps);
     vmx_caps_log(&vmx_caps);

@@ -8,6 +8,22 @@
 #define ALLOWED0(cap) ((uint32_t)(cap))         /* 1 = must be 1 */
 #define ALLOWED1(cap) ((uint32_t)((cap) >> 32)) /* 0 = must be 0 */
 
+/* SDM vol. 3 §24.7: VMXON needs IA32_FEATURE_CONTROL locked with "VMX outside SMX" set. */
+int vmx_enable_feature_control(char *why, size_t size)
+{
+    uint64_t fc = hw_rdmsr(MSR_IA32_FEATURE_CONTROL);
+    if (fc & FEATURE_CONTROL_LOCKED) {
+        if (!(fc & FEATURE_CONTROL_VMX_OUTSIDE_SMX)) {
+            fmt_snprintf(why, size, "VMX disabled by firmware (IA32_FEATURE_CONTROL locked)");
+            return -1;
+        }
+        return 0;
+    }
+    hw_wrmsr(MSR_IA32_FEATURE_CONTROL,
+             fc | FEATURE_CONTROL_VMX_OUTSIDE_SMX | FEATURE_CONTROL_LOCKED);
+    return 0;
+}
+
 void vmx_caps_read(struct vmx_caps *c)
 {
     c->basic = hw_rdmsr(MSR_IA32_VMX_BASIC);

@@ -30,6 +30,10 @@ struct vmx_config {
     unsigned preemption_timer_shift; /* timer ticks every 2^shift TSC ticks */
 };
 
+/* IA32_FEATURE_CONTROL: locks it with "VMX outside SMX" when the firmware left it unlocked.
+   Returns 0, or -1 with `why` = "VMX disabled by firmware ..." when it is locked without. */
+int vmx_enable_feature_control(char *why, size_t size);
+
 /* Reads every capability MSR through the hardware layer (the CPU must report VMX). */
 void vmx_caps_read(struct vmx_caps *c);
 

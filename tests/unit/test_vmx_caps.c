@@ -358,6 +358,37 @@ static void set_plain_ctl_msrs(void)
     fake_hw_set_msr(MSR_IA32_VMX_ENTRY_CTLS, HSW_ENTRY);
 }
 
+/* ---- IA32_FEATURE_CONTROL (SDM vol. 3 §24.7) ---- */
+
+static void test_feature_control_unlocked_gets_locked(void **state)
+{
+    (void)state;
+    fake_hw_set_msr(MSR_IA32_FEATURE_CONTROL, 0);
+    assert_int_equal(vmx_enable_feature_control(why, sizeof(why)), 0);
+    assert_int_equal(fake_hw_get_msr(MSR_IA32_FEATURE_CONTROL),
+                     FEATURE_CONTROL_LOCKED | FEATURE_CONTROL_VMX_OUTSIDE_SMX);
+}
+
+static void test_feature_control_locked_with_vmx(void **state)
+{
+    (void)state;
+    fake_hw_set_msr(MSR_IA32_FEATURE_CONTROL,
+                    FEATURE_CONTROL_LOCKED | FEATURE_CONTROL_VMX_OUTSIDE_SMX);
+    unsigned writes = fake_hw.msr_writes;
+    assert_int_equal(vmx_enable_feature_control(why, sizeof(why)), 0);
+    assert_int_equal(fake_hw.msr_writes, writes); /* a locked MSR is not written */
+}
+
+static void test_feature_control_locked_without_vmx(void **state)
+{
+    (void)state;
+    fake_hw_set_msr(MSR_IA32_FEATURE_CONTROL, FEATURE_CONTROL_LOCKED);
+    unsigned writes = fake_hw.msr_writes;
+    assert_int_equal(vmx_enable_feature_control(why, sizeof(why)), -1);
+    assert_string_equal(why, "VMX disabled by firmware (IA32_FEATURE_CONTROL locked)");
+    assert_int_equal(fake_hw.msr_writes, writes);
+}
+
 static void test_caps_read_true_msrs(void **state)
 {
     (void)state;
@@ -458,6 +489,9 @@ int main(void)
         cmocka_unit_test_setup(test_configure_optional_ept_features_turned_off, setup),
         cmocka_unit_test_setup(test_configure_non_true_msrs, setup),
         cmocka_unit_test_setup(test_configure_requires_ins_outs_info, setup),
+        cmocka_unit_test_setup(test_feature_control_unlocked_gets_locked, setup),
+        cmocka_unit_test_setup(test_feature_control_locked_with_vmx, setup),
+        cmocka_unit_test_setup(test_feature_control_locked_without_vmx, setup),
         cmocka_unit_test_setup(test_caps_read_true_msrs, setup),
         cmocka_unit_test_setup(test_caps_read_without_true_msrs, setup),
         cmocka_unit_test_setup(test_caps_read_no_secondary_controls, setup),
