@@ -98,7 +98,7 @@ static void run_case(const struct bench_case *c)
 int guest_main(const struct mb1_info_min *info)
 {
     (void)info;
-    g_write_cr4(g_read_cr4() | CR4_OSXSAVE); /* XSETBV is #UD without it */
+    hw_write_cr4(hw_read_cr4() | CR4_OSXSAVE); /* XSETBV is #UD without it */
     for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
         run_case(&cases[i]);
     g_printf("bench: done\n");

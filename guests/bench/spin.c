@@ -17,11 +17,11 @@
 int guest_main(const struct mb1_info_min *info)
 {
     (void)info;
-    uint64_t start = g_rdtsc();
+    uint64_t start = hw_rdtsc();
     uint64_t deadline = (start + SPIN_TICKS + DEADLINE_ALIGN - 1) & ~(DEADLINE_ALIGN - 1);
     uint64_t prev = start, run = 0, gaps = 0, gap_ticks = 0;
     while (prev < deadline) {
-        uint64_t now = g_rdtsc(), step = now - prev;
+        uint64_t now = hw_rdtsc(), step = now - prev;
         if (step > GAP_TICKS) {
             gaps++;
             gap_ticks += step;

@@ -46,7 +46,7 @@ _Noreturn void g_exit(uint8_t status)
 {
     g_flush();
     for (;;)
-        g_outb(G_DEBUG_EXIT, status);
+        hw_outb(G_DEBUG_EXIT, status);
 }
 
 void g_exception(const uint64_t *frame)

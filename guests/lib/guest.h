@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "kernel/hw.h"
 
 #define G_COM1       0x3F8
 #define G_DEBUG_EXIT 0xF4
@@ -24,61 +25,14 @@ int guest_main(const struct mb1_info_min *info);
 /* Runs fn(arg); 0 if it returned, 1 if an exception stopped it (*fault says which). */
 int g_try(void (*fn)(void *), void *arg, struct g_fault *fault);
 
-static inline void g_outb(uint16_t port, uint8_t v)
-{
-    __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
-}
-static inline void g_outw(uint16_t port, uint16_t v)
-{
-    __asm__ volatile("outw %0, %1" : : "a"(v), "Nd"(port));
-}
-static inline void g_outl(uint16_t port, uint32_t v)
-{
-    __asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port));
-}
-static inline uint8_t g_inb(uint16_t port)
-{
-    uint8_t v;
-    __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
-    return v;
-}
-static inline uint16_t g_inw(uint16_t port)
-{
-    uint16_t v;
-    __asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(port));
-    return v;
-}
-static inline uint32_t g_inl(uint16_t port)
-{
-    uint32_t v;
-    __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
-    return v;
-}
-
-static inline uint64_t g_rdtsc(void)
-{
-    uint32_t lo, hi;
-    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-    return ((uint64_t)hi << 32) | lo;
-}
+/* Port I/O, RDTSC, RDMSR/WRMSR and CR0/CR3/CR4 come from hv's own hardware layer
+   (kernel/hw.h: hw_inb, hw_outb, hw_rdtsc, hw_rdmsr, hw_read_cr0, ...). */
 
 static inline void g_cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
 {
-    __asm__ volatile("cpuid"
-                     : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3])
-                     : "a"(leaf), "c"(sub));
-}
-
-static inline uint64_t g_rdmsr(uint32_t msr)
-{
-    uint32_t lo, hi;
-    __asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
-    return ((uint64_t)hi << 32) | lo;
-}
-
-static inline void g_wrmsr(uint32_t msr, uint64_t v)
-{
-    __asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
+    struct cpuid_regs c;
+    hw_cpuid(leaf, sub, &c);
+    r[0] = c.eax, r[1] = c.ebx, r[2] = c.ecx, r[3] = c.edx;
 }
 
 static inline void g_xsetbv(uint32_t index, uint64_t v)
@@ -104,10 +58,7 @@ static inline uint64_t g_xgetbv(uint32_t index)
     {                                                                                              \
         __asm__ volatile("mov %0, %%cr" #n : : "r"(v) : "memory");                                 \
     }
-G_READ_CR(0)
-G_READ_CR(3)
-G_READ_CR(4)
-G_READ_CR(8)
+G_READ_CR(8) /* CR8 (the TPR) is guest-only: hv's layer has no accessor for it */
 
 /* VMCALL: number in EAX, arguments in EBX and ECX, result in RAX. */
 static inline uint64_t g_hypercall(uint64_t nr, uint64_t a, uint64_t b)

@@ -43,13 +43,13 @@ bool st_expect_no_fault(const char *name, void (*fn)(void *), void *arg)
 void st_do_rdmsr(void *arg)
 {
     struct st_msr_arg *a = arg;
-    a->value = g_rdmsr(a->msr);
+    a->value = hw_rdmsr(a->msr);
 }
 
 void st_do_wrmsr(void *arg)
 {
     const struct st_msr_arg *a = arg;
-    g_wrmsr(a->msr, a->value);
+    hw_wrmsr(a->msr, a->value);
 }
 
 int guest_main(const struct mb1_info_min *info)

@@ -107,13 +107,13 @@ static void test_leaf1(void)
         st_skip("cpuid.1.osxsave_mirror", "no XSAVE");
         return;
     }
-    uint64_t cr4 = g_read_cr4();
-    g_write_cr4(cr4 & ~CR4_OSXSAVE);
+    uint64_t cr4 = hw_read_cr4();
+    hw_write_cr4(cr4 & ~CR4_OSXSAVE);
     uint32_t off[4], on[4];
     g_cpuid(LEAF_FEATURES, 0, off);
-    g_write_cr4(cr4 | CR4_OSXSAVE);
+    hw_write_cr4(cr4 | CR4_OSXSAVE);
     g_cpuid(LEAF_FEATURES, 0, on);
-    g_write_cr4(cr4);
+    hw_write_cr4(cr4);
     g_check(!(off[ECX] & ECX1_OSXSAVE) && (on[ECX] & ECX1_OSXSAVE), "cpuid.1.osxsave_mirror",
             "ECX with CR4.OSXSAVE=0: 0x%x, =1: 0x%x", off[ECX], on[ECX]);
 }
@@ -241,8 +241,8 @@ void st_test_xsetbv(void)
         st_skip("xsetbv", "no XSAVE");
         return;
     }
-    uint64_t cr4 = g_read_cr4();
-    g_write_cr4(cr4 | CR4_OSXSAVE);
+    uint64_t cr4 = hw_read_cr4();
+    hw_write_cr4(cr4 | CR4_OSXSAVE);
     uint64_t all = xcr0_supported();
     uint64_t initial = g_xgetbv(XCR_XCR0);
     g_check(initial == XCR0_X87, "xsetbv.initial_xcr0", "XCR0=0x%llx, want 0x1 (power-on)",
@@ -283,13 +283,13 @@ void st_test_xsetbv(void)
     expect_xsetbv_gp("xsetbv.xcr1_gp", XCR_XCR1, XCR0_X87 | XCR0_SSE);
 
     /* Without CR4.OSXSAVE, XSETBV and XGETBV are #UD (SDM vol. 2C). */
-    g_write_cr4(cr4 & ~CR4_OSXSAVE);
+    hw_write_cr4(cr4 & ~CR4_OSXSAVE);
     struct st_xcr_arg a = {XCR_XCR0, 0, XCR0_X87 | XCR0_SSE};
     st_expect_fault("xsetbv.no_osxsave_ud", st_probe_xsetbv, &a, EXC_UD, 0, st_insn_xsetbv, NULL);
     st_expect_fault("xsetbv.xgetbv_no_osxsave_ud", st_probe_xgetbv, &a, EXC_UD, 0, st_insn_xgetbv,
                     NULL);
-    g_write_cr4(cr4 | CR4_OSXSAVE);
+    hw_write_cr4(cr4 | CR4_OSXSAVE);
     g_check(g_xgetbv(XCR_XCR0) == (XCR0_X87 | XCR0_SSE), "xsetbv.survives_osxsave_toggle",
             "XCR0=0x%llx", (unsigned long long)g_xgetbv(XCR_XCR0));
-    g_write_cr4(cr4);
+    hw_write_cr4(cr4);
 }

@@ -33,12 +33,12 @@ static void roundtrip(const char *name, uint64_t (*read)(void), void (*write)(ui
 /* A MOV to CR0/CR4 that must raise #GP(0) at the MOV and leave the register unchanged. */
 static void expect_cr_gp(const char *name, unsigned cr, uint64_t value)
 {
-    uint64_t before = cr == 0 ? g_read_cr0() : g_read_cr4();
+    uint64_t before = cr == 0 ? hw_read_cr0() : hw_read_cr4();
     if (cr == 0)
         st_expect_fault(name, st_probe_mov_cr0, &value, EXC_GP, 0, st_insn_mov_cr0, NULL);
     else
         st_expect_fault(name, st_probe_mov_cr4, &value, EXC_GP, 0, st_insn_mov_cr4, NULL);
-    uint64_t after = cr == 0 ? g_read_cr0() : g_read_cr4();
+    uint64_t after = cr == 0 ? hw_read_cr0() : hw_read_cr4();
     if (after != before)
         g_check(false, name, "CR%u changed from 0x%llx to 0x%llx", cr, (unsigned long long)before,
                 (unsigned long long)after);
@@ -46,32 +46,32 @@ static void expect_cr_gp(const char *name, unsigned cr, uint64_t value)
 
 static void test_cr0(void)
 {
-    uint64_t cr0 = g_read_cr0();
+    uint64_t cr0 = hw_read_cr0();
     uint64_t want = CR0_PE | CR0_PG | CR0_ET;
     g_check((cr0 & want) == want && !(cr0 & (CR0_CD | CR0_NW)), "cr.cr0_read",
             "CR0=0x%llx: want PE, PG, ET set and CD, NW clear", (unsigned long long)cr0);
 
-    g_write_cr0(cr0 | CR0_TS);
-    uint64_t ts_set = g_read_cr0();
+    hw_write_cr0(cr0 | CR0_TS);
+    uint64_t ts_set = hw_read_cr0();
     __asm__ volatile("clts");
-    uint64_t ts_clear = g_read_cr0();
+    uint64_t ts_clear = hw_read_cr0();
     g_check((ts_set & CR0_TS) && ts_clear == (cr0 & ~CR0_TS), "cr.clts",
             "after setting TS 0x%llx, after CLTS 0x%llx", (unsigned long long)ts_set,
             (unsigned long long)ts_clear);
-    g_write_cr0(cr0);
+    hw_write_cr0(cr0);
 
-    roundtrip("cr.cr0_mp_roundtrip", g_read_cr0, g_write_cr0, CR0_MP);
-    roundtrip("cr.cr0_wp_roundtrip", g_read_cr0, g_write_cr0, CR0_WP);
-    roundtrip("cr.cr0_am_roundtrip", g_read_cr0, g_write_cr0, CR0_AM);
-    roundtrip("cr.cr0_ne_roundtrip", g_read_cr0, g_write_cr0, CR0_NE); /* NE is VMX-fixed */
-    roundtrip("cr.cr0_cd_roundtrip", g_read_cr0, g_write_cr0, CR0_CD); /* hv keeps it virtual */
+    roundtrip("cr.cr0_mp_roundtrip", hw_read_cr0, hw_write_cr0, CR0_MP);
+    roundtrip("cr.cr0_wp_roundtrip", hw_read_cr0, hw_write_cr0, CR0_WP);
+    roundtrip("cr.cr0_am_roundtrip", hw_read_cr0, hw_write_cr0, CR0_AM);
+    roundtrip("cr.cr0_ne_roundtrip", hw_read_cr0, hw_write_cr0, CR0_NE); /* NE is VMX-fixed */
+    roundtrip("cr.cr0_cd_roundtrip", hw_read_cr0, hw_write_cr0, CR0_CD); /* hv keeps it virtual */
     /* CD=1 NW=1 is legal; NW=1 with CD=0 is not. */
-    g_write_cr0(cr0 | CR0_CD | CR0_NW);
-    uint64_t both = g_read_cr0();
-    g_write_cr0(cr0);
-    g_check((both & (CR0_CD | CR0_NW)) == (CR0_CD | CR0_NW) && g_read_cr0() == cr0,
+    hw_write_cr0(cr0 | CR0_CD | CR0_NW);
+    uint64_t both = hw_read_cr0();
+    hw_write_cr0(cr0);
+    g_check((both & (CR0_CD | CR0_NW)) == (CR0_CD | CR0_NW) && hw_read_cr0() == cr0,
             "cr.cr0_cd_nw_roundtrip", "with CD|NW reads 0x%llx, restored 0x%llx",
-            (unsigned long long)both, (unsigned long long)g_read_cr0());
+            (unsigned long long)both, (unsigned long long)hw_read_cr0());
     expect_cr_gp("cr.cr0_nw_without_cd_gp", 0, cr0 | CR0_NW);
     expect_cr_gp("cr.cr0_high_bit_gp", 0, cr0 | CR0_HIGH_BIT);
     expect_cr_gp("cr.cr0_pg_off_64bit_gp", 0, cr0 & ~CR0_PG); /* IA-32e needs compat mode */
@@ -80,32 +80,32 @@ static void test_cr0(void)
 
 static void test_lmsw(void)
 {
-    uint64_t cr0 = g_read_cr0();
+    uint64_t cr0 = hw_read_cr0();
     uint16_t msw = (uint16_t)((cr0 | CR0_MP) & ~CR0_NE); /* NE (bit 5) is beyond LMSW's reach */
     __asm__ volatile("lmsw %0" : : "r"(msw));
-    uint64_t after = g_read_cr0();
+    uint64_t after = hw_read_cr0();
     g_check(after == (cr0 | CR0_MP), "cr.lmsw_sets_mp", "CR0 0x%llx, LMSW 0x%x: CR0 0x%llx",
             (unsigned long long)cr0, msw, (unsigned long long)after);
     msw = (uint16_t)(cr0 & ~(CR0_PE | CR0_MP) & LMSW_MASK);
     __asm__ volatile("lmsw %0" : : "r"(msw));
-    after = g_read_cr0();
+    after = hw_read_cr0();
     g_check(after == (cr0 & ~CR0_MP), "cr.lmsw_keeps_pe", "LMSW 0x%x: CR0 0x%llx, want 0x%llx", msw,
             (unsigned long long)after, (unsigned long long)(cr0 & ~CR0_MP));
-    g_write_cr0(cr0);
+    hw_write_cr0(cr0);
 }
 
 static void test_cr4(void)
 {
-    uint64_t cr4 = g_read_cr4();
+    uint64_t cr4 = hw_read_cr4();
     g_check((cr4 & CR4_PAE) && !(cr4 & CR4_VMXE), "cr.cr4_read",
             "CR4=0x%llx: want PAE set, VMXE clear", (unsigned long long)cr4);
-    roundtrip("cr.cr4_osfxsr_roundtrip", g_read_cr4, g_write_cr4, CR4_OSFXSR);
-    roundtrip("cr.cr4_osxmmexcpt_roundtrip", g_read_cr4, g_write_cr4, CR4_OSXMMEXCPT);
-    roundtrip("cr.cr4_pge_roundtrip", g_read_cr4, g_write_cr4, CR4_PGE);
-    roundtrip("cr.cr4_de_roundtrip", g_read_cr4, g_write_cr4, CR4_DE);
+    roundtrip("cr.cr4_osfxsr_roundtrip", hw_read_cr4, hw_write_cr4, CR4_OSFXSR);
+    roundtrip("cr.cr4_osxmmexcpt_roundtrip", hw_read_cr4, hw_write_cr4, CR4_OSXMMEXCPT);
+    roundtrip("cr.cr4_pge_roundtrip", hw_read_cr4, hw_write_cr4, CR4_PGE);
+    roundtrip("cr.cr4_de_roundtrip", hw_read_cr4, hw_write_cr4, CR4_DE);
     expect_cr_gp("cr.cr4_vmxe_gp", 4, cr4 | CR4_VMXE);
-    g_check(!(g_read_cr4() & CR4_VMXE), "cr.cr4_vmxe_reads_0", "CR4=0x%llx",
-            (unsigned long long)g_read_cr4());
+    g_check(!(hw_read_cr4() & CR4_VMXE), "cr.cr4_vmxe_reads_0", "CR4=0x%llx",
+            (unsigned long long)hw_read_cr4());
     expect_cr_gp("cr.cr4_smxe_gp", 4, cr4 | CR4_SMXE);    /* SMX is not offered */
     expect_cr_gp("cr.cr4_la57_gp", 4, cr4 | CR4_LA57);    /* never in IA-32e mode */
     expect_cr_gp("cr.cr4_pae_off_gp", 4, cr4 & ~CR4_PAE); /* IA-32e mode needs PAE */
@@ -118,14 +118,14 @@ static void test_cr4(void)
         expect_cr_gp("cr.cr4_pcide_unsupported_gp", 4, cr4 | CR4_PCIDE);
         return;
     }
-    uint64_t cr3 = g_read_cr3();
-    g_write_cr4(cr4 | CR4_PCIDE);
-    uint64_t on = g_read_cr4();
+    uint64_t cr3 = hw_read_cr3();
+    hw_write_cr4(cr4 | CR4_PCIDE);
+    uint64_t on = hw_read_cr4();
     /* With PCIDE, bit 63 of a CR3 write means "no flush" and is not stored (§4.10.4.1). */
-    g_write_cr3(cr3 | CR3_PCID_NOFLUSH);
-    uint64_t cr3_after = g_read_cr3();
-    g_write_cr4(cr4);
-    g_check((on & CR4_PCIDE) && cr3_after == cr3 && g_read_cr4() == cr4, "cr.cr4_pcide",
+    hw_write_cr3(cr3 | CR3_PCID_NOFLUSH);
+    uint64_t cr3_after = hw_read_cr3();
+    hw_write_cr4(cr4);
+    g_check((on & CR4_PCIDE) && cr3_after == cr3 && hw_read_cr4() == cr4, "cr.cr4_pcide",
             "CR4 with PCIDE 0x%llx, CR3 after a no-flush write 0x%llx (was 0x%llx)",
             (unsigned long long)on, (unsigned long long)cr3_after, (unsigned long long)cr3);
 }

@@ -33,37 +33,37 @@ static uint8_t buf[BUF_SIZE + 2 * BUF_GUARD];
 
 static void test_com1(void)
 {
-    uint8_t lsr = g_inb(COM1_LSR);
+    uint8_t lsr = hw_inb(COM1_LSR);
     g_check(lsr == LSR_TX_EMPTY, "io.com1_lsr", "LSR=0x%x, want 0x60", lsr);
-    g_outb(COM1_SCR, 0xA5);
-    uint8_t scr1 = g_inb(COM1_SCR);
-    g_outb(COM1_SCR, 0x5A);
-    uint8_t scr2 = g_inb(COM1_SCR);
+    hw_outb(COM1_SCR, 0xA5);
+    uint8_t scr1 = hw_inb(COM1_SCR);
+    hw_outb(COM1_SCR, 0x5A);
+    uint8_t scr2 = hw_inb(COM1_SCR);
     g_check(scr1 == 0xA5 && scr2 == 0x5A, "io.com1_scr", "SCR read 0x%x, 0x%x", scr1, scr2);
-    g_outb(COM1_MCR, 0x0B);
-    uint8_t mcr = g_inb(COM1_MCR);
-    g_outb(COM1_MCR, 0);
+    hw_outb(COM1_MCR, 0x0B);
+    uint8_t mcr = hw_inb(COM1_MCR);
+    hw_outb(COM1_MCR, 0);
     g_check(mcr == 0x0B, "io.com1_mcr", "MCR=0x%x, want 0x0b", mcr);
 
     /* Divisor latch: with LCR.DLAB, ports +0/+1 are DLL/DLM; nothing reaches the console. No
        output may happen until DLAB is clear again. */
-    g_outb(COM1_IER, 0);
-    g_outb(COM1_LCR, LCR_8N1 | LCR_DLAB);
-    uint8_t lcr = g_inb(COM1_LCR);
-    g_outb(COM1_THR, 0x0C);
-    g_outb(COM1_IER, 0x02);
-    uint8_t dll = g_inb(COM1_THR), dlm = g_inb(COM1_IER);
-    g_outb(COM1_LCR, LCR_8N1);
-    uint8_t ier = g_inb(COM1_IER), lcr2 = g_inb(COM1_LCR);
+    hw_outb(COM1_IER, 0);
+    hw_outb(COM1_LCR, LCR_8N1 | LCR_DLAB);
+    uint8_t lcr = hw_inb(COM1_LCR);
+    hw_outb(COM1_THR, 0x0C);
+    hw_outb(COM1_IER, 0x02);
+    uint8_t dll = hw_inb(COM1_THR), dlm = hw_inb(COM1_IER);
+    hw_outb(COM1_LCR, LCR_8N1);
+    uint8_t ier = hw_inb(COM1_IER), lcr2 = hw_inb(COM1_LCR);
     g_check(lcr == (LCR_8N1 | LCR_DLAB) && lcr2 == LCR_8N1, "io.com1_lcr", "LCR read 0x%x, 0x%x",
             lcr, lcr2);
     g_check(dll == 0x0C && dlm == 0x02 && ier == 0, "io.com1_divisor_latch",
             "DLL 0x%x DLM 0x%x, IER after 0x%x", dll, dlm, ier);
 
-    uint8_t iir = g_inb(COM1_IIR);
-    g_outb(COM1_IIR, FCR_FIFO_ON);
-    uint8_t iir_fifo = g_inb(COM1_IIR);
-    g_outb(COM1_IIR, 0);
+    uint8_t iir = hw_inb(COM1_IIR);
+    hw_outb(COM1_IIR, FCR_FIFO_ON);
+    uint8_t iir_fifo = hw_inb(COM1_IIR);
+    hw_outb(COM1_IIR, 0);
     g_check(iir == IIR_NO_INT && iir_fifo == (IIR_NO_INT | IIR_FIFO_ON), "io.com1_iir",
             "IIR 0x%x, with FIFOs 0x%x", iir, iir_fifo);
 }
@@ -90,11 +90,11 @@ void st_test_io(void)
     test_unclaimed(post, "io.in8_port80_ones", "io.in16_port80_ones", "io.in32_port80_ones");
     test_unclaimed(unused, "io.in8_port1234_ones", "io.in16_port1234_ones",
                    "io.in32_port1234_ones");
-    g_outb(PORT_POST, 0x42);
-    g_outw(PORT_UNUSED, 0x4242);
-    g_outl(PORT_UNUSED, 0x42424242);
-    g_check(g_inb(PORT_POST) == ALL_ONES, "io.out_unclaimed_dropped",
-            "port 0x80 reads 0x%x after a write", g_inb(PORT_POST));
+    hw_outb(PORT_POST, 0x42);
+    hw_outw(PORT_UNUSED, 0x4242);
+    hw_outl(PORT_UNUSED, 0x42424242);
+    g_check(hw_inb(PORT_POST) == ALL_ONES, "io.out_unclaimed_dropped",
+            "port 0x80 reads 0x%x after a write", hw_inb(PORT_POST));
 }
 
 /* ---- string I/O ---- */
@@ -217,14 +217,14 @@ static void test_outs(void)
 
     /* OUTS honours a segment override: FS's base applies even in 64-bit mode. */
     const uint64_t fs_base = (uintptr_t)outs_fs_line - PAGE_SIZE;
-    g_wrmsr(0xC0000100u, fs_base);
+    hw_wrmsr(0xC0000100u, fs_base);
     rsi = PAGE_SIZE;
     rcx = sizeof(outs_fs_line) - 1;
     __asm__ volatile("rep outsb %%fs:(%%rsi), (%%dx)"
                      : "+S"(rsi), "+c"(rcx)
                      : "d"(port)
                      : "memory");
-    g_wrmsr(0xC0000100u, 0);
+    hw_wrmsr(0xC0000100u, 0);
     g_check(rsi == PAGE_SIZE + sizeof(outs_fs_line) - 1 && rcx == 0, "io.rep_outsb_fs_override",
             "RSI=0x%llx RCX=%llu", (unsigned long long)rsi, (unsigned long long)rcx);
 
@@ -349,12 +349,12 @@ static void test_string_faults(void)
     uint8_t *tail = (uint8_t *)(uintptr_t)(np - 2);
     g_check(tail[0] == ALL_ONES && tail[1] == ALL_ONES, "io.ins_not_present_partial",
             "bytes before the fault 0x%x 0x%x, want 0xff 0xff", tail[0], tail[1]);
-    uint64_t cr0 = g_read_cr0();
-    g_write_cr0(cr0 | CR0_WP);
+    uint64_t cr0 = hw_read_cr0();
+    hw_write_cr0(cr0 | CR0_WP);
     a = (struct string_args){ro, 4, PORT_UNUSED, false};
     expect_string_fault("io.ins_read_only_pf", do_rep_insb, &a, EXC_PF, PF_EC_P | PF_EC_W, ro,
                         false, ro, 4);
-    g_write_cr0(cr0);
+    hw_write_cr0(cr0);
     /* A non-canonical address: #GP(0), not #PF. */
     a = (struct string_args){0x0000800000000000ull, 1, PORT_UNUSED, false};
     expect_string_fault("io.outs_noncanonical_gp", do_rep_outsb, &a, EXC_GP, 0, 0, true,

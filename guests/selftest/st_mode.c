@@ -14,8 +14,8 @@ static void check_trip(const char *tag, uint32_t flags)
     uint8_t *raw = (uint8_t *)(uintptr_t)ST_MODE_DATA;
     for (unsigned i = 0; i < sizeof(*d); i++)
         raw[i] = 0;
-    uint64_t cr0 = g_read_cr0(), cr3 = g_read_cr3(), cr4 = g_read_cr4();
-    uint64_t efer = g_rdmsr(MSR_EFER);
+    uint64_t cr0 = hw_read_cr0(), cr3 = hw_read_cr3(), cr4 = hw_read_cr4();
+    uint64_t efer = hw_rdmsr(MSR_EFER);
 
     st_mode_trip(flags, st_pae_pdpt());
 
@@ -43,13 +43,13 @@ static void check_trip(const char *tag, uint32_t flags)
     g_check(d->real_hc == ST_RM_HC_LEN, NAME("real_hypercall"), "returned 0x%x, want %u",
             d->real_hc, ST_RM_HC_LEN);
     g_check(d->pm32_back == ST_MARK_PM32_BACK, NAME("pm32_back"), "marker 0x%x", d->pm32_back);
-    uint64_t cr0_after = g_read_cr0(), efer_after = g_rdmsr(MSR_EFER);
-    g_check(cr0_after == cr0 && efer_after == efer && g_read_cr3() == cr3 && g_read_cr4() == cr4,
+    uint64_t cr0_after = hw_read_cr0(), efer_after = hw_rdmsr(MSR_EFER);
+    g_check(cr0_after == cr0 && efer_after == efer && hw_read_cr3() == cr3 && hw_read_cr4() == cr4,
             NAME("long_mode_back"),
             "CR0 0x%llx (was 0x%llx) EFER 0x%llx (was 0x%llx) CR3 0x%llx CR4 0x%llx",
             (unsigned long long)cr0_after, (unsigned long long)cr0, (unsigned long long)efer_after,
-            (unsigned long long)efer, (unsigned long long)g_read_cr3(),
-            (unsigned long long)g_read_cr4());
+            (unsigned long long)efer, (unsigned long long)hw_read_cr3(),
+            (unsigned long long)hw_read_cr4());
 #undef NAME
 }
 

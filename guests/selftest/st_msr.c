@@ -129,7 +129,7 @@ static uint32_t cpuid_reg(uint32_t leaf, unsigned reg)
 
 static void test_efer(void)
 {
-    uint64_t efer = g_rdmsr(MSR_EFER);
+    uint64_t efer = hw_rdmsr(MSR_EFER);
     g_check((efer & (EFER_LME | EFER_LMA)) == (EFER_LME | EFER_LMA), "msr.efer_read",
             "EFER=0x%llx: want LME and LMA", (unsigned long long)efer);
     if (cpuid_reg(CPUID_EXT_FEATURES, 3) & CPUID_81_EDX_NX)
@@ -148,7 +148,7 @@ static void test_pat(void)
         st_skip("msr.pat", "no PAT");
         return;
     }
-    uint64_t pat = g_rdmsr(MSR_PAT);
+    uint64_t pat = hw_rdmsr(MSR_PAT);
     g_check(pat == PAT_POWER_ON, "msr.pat_power_on", "PAT=0x%llx, want 0x%llx",
             (unsigned long long)pat, (unsigned long long)PAT_POWER_ON);
     roundtrip("msr.pat_roundtrip", MSR_PAT, PAT_WITH_WC);
@@ -179,14 +179,14 @@ static void test_segment_bases(void)
     static volatile uint64_t target[2] = {0x1111, 0x5EC7E57};
     uint64_t base = (uint64_t)(uintptr_t)target;
     uint64_t via_fs = 0, via_gs = 0, fs_back = 0, gs_back = 0;
-    g_wrmsr(MSR_FS_BASE, base);
-    fs_back = g_rdmsr(MSR_FS_BASE);
+    hw_wrmsr(MSR_FS_BASE, base);
+    fs_back = hw_rdmsr(MSR_FS_BASE);
     __asm__ volatile("movq %%fs:8, %0" : "=r"(via_fs));
-    g_wrmsr(MSR_FS_BASE, 0);
-    g_wrmsr(MSR_GS_BASE, base);
-    gs_back = g_rdmsr(MSR_GS_BASE);
+    hw_wrmsr(MSR_FS_BASE, 0);
+    hw_wrmsr(MSR_GS_BASE, base);
+    gs_back = hw_rdmsr(MSR_GS_BASE);
     __asm__ volatile("movq %%gs:8, %0" : "=r"(via_gs));
-    g_wrmsr(MSR_GS_BASE, 0);
+    hw_wrmsr(MSR_GS_BASE, 0);
     g_check(fs_back == base && via_fs == target[1], "msr.fs_base",
             "wrote 0x%llx: reads 0x%llx, fs:8 gives 0x%llx", (unsigned long long)base,
             (unsigned long long)fs_back, (unsigned long long)via_fs);
@@ -199,18 +199,18 @@ static void test_segment_bases(void)
 
 static void test_tsc(void)
 {
-    uint64_t t0 = g_rdtsc();
-    uint64_t via_msr = g_rdmsr(MSR_TSC);
+    uint64_t t0 = hw_rdtsc();
+    uint64_t via_msr = hw_rdmsr(MSR_TSC);
     g_check(via_msr >= t0 && via_msr - t0 < TSC_SLACK, "msr.tsc_read",
             "RDTSC 0x%llx then RDMSR 0x%llx", (unsigned long long)t0, (unsigned long long)via_msr);
     bool has_adjust = cpuid_reg(7, 1) & CPUID_7_EBX_TSC_ADJUST;
     uint64_t adjust0 = 0, adjust1 = 0;
     if (has_adjust)
-        adjust0 = g_rdmsr(MSR_TSC_ADJUST);
-    uint64_t before = g_rdtsc();
+        adjust0 = hw_rdmsr(MSR_TSC_ADJUST);
+    uint64_t before = hw_rdtsc();
     uint64_t value = before + TSC_JUMP;
-    g_wrmsr(MSR_TSC, value);
-    uint64_t after = g_rdtsc();
+    hw_wrmsr(MSR_TSC, value);
+    uint64_t after = hw_rdtsc();
     g_check(after >= value && after - value < TSC_SLACK, "msr.tsc_write",
             "wrote 0x%llx, RDTSC then 0x%llx", (unsigned long long)value,
             (unsigned long long)after);
@@ -219,7 +219,7 @@ static void test_tsc(void)
         return;
     }
     /* A TSC write moves IA32_TSC_ADJUST by the same amount (SDM vol. 3 §17.17.3). */
-    adjust1 = g_rdmsr(MSR_TSC_ADJUST);
+    adjust1 = hw_rdmsr(MSR_TSC_ADJUST);
     uint64_t delta = adjust1 - adjust0;
     g_check(delta <= TSC_JUMP && TSC_JUMP - delta < TSC_SLACK, "msr.tsc_adjust_follows",
             "TSC_ADJUST moved by 0x%llx for a jump of 0x%llx", (unsigned long long)delta,

@@ -31,9 +31,9 @@ void st_paging_install(void)
     pdpt[0] = (uint64_t)(uintptr_t)pd | rwu;
     pml4[0] = (uint64_t)(uintptr_t)pdpt | rwu;
     pae_pdpt[0] = (uint64_t)(uintptr_t)pae_pd | PTE_P;
-    uint64_t before = g_read_cr3();
-    g_write_cr3((uint64_t)(uintptr_t)pml4);
-    uint64_t after = g_read_cr3();
+    uint64_t before = hw_read_cr3();
+    hw_write_cr3((uint64_t)(uintptr_t)pml4);
+    uint64_t after = hw_read_cr3();
     g_check(before == 0x2000, "cr.cr3_initial", "CR3=0x%llx, want 0x2000 (guest ABI)",
             (unsigned long long)before);
     g_check(after == (uint64_t)(uintptr_t)pml4, "cr.cr3_roundtrip", "CR3=0x%llx, wrote %p",
