@@ -61,14 +61,7 @@ _start:
     cmp dword [bp_depth], 0
     jne .fail
     cmp dword [fault_count], 0      ; no other exception reached the default handlers
-    jne .fail
-    PUTS msg_pass
-    mov al, 0
-    GUEST_EXIT_AL
-.fail:
-    PUTS msg_fail
-    mov al, 1
-    GUEST_EXIT_AL
+    EXIT_FAIL_IF ne, .fail
 
 ; #UD (a fault: EIP points at the UD2): return to it until the storm is over, then skip it.
 ud_handler:

@@ -30,14 +30,7 @@ _start:
     cmp dword [int_count], INT_STORM
     jne .fail
     cmp dword [fault_count], 0
-    jne .fail
-    PUTS msg_pass
-    mov al, 0
-    GUEST_EXIT_AL
-.fail:
-    PUTS msg_fail
-    mov al, 1
-    GUEST_EXIT_AL
+    EXIT_FAIL_IF ne, .fail
 
 int_handler:
     inc dword [int_count]

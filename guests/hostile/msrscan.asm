@@ -96,14 +96,7 @@ _start:
     xor eax, eax
     cpuid
     cmp dword [count_bad], 0
-    jne .fail
-    PUTS msg_pass
-    mov al, 0
-    GUEST_EXIT_AL
-.fail:
-    PUTS msg_fail
-    mov al, 1
-    GUEST_EXIT_AL
+    EXIT_FAIL_IF ne, .fail
 
 ; scan_range: RDMSR of every MSR in [EBX, EDI); counts successes and #GPs.
 scan_range:

@@ -188,14 +188,7 @@ _start:
     call putdec32
     PUTS msg_nl
     cmp dword [count_bad], 0
-    jne .fail
-    PUTS msg_pass
-    mov al, 0
-    GUEST_EXIT_AL
-.fail:
-    PUTS msg_fail
-    mov al, 1
-    GUEST_EXIT_AL
+    EXIT_FAIL_IF ne, .fail
 
 ; port_is_virtual: CF=1 when the access of ECX bytes at port EBX touches a virtual device
 ; (or would wrap past port 0xFFFF). Clobbers EAX.

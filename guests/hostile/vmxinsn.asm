@@ -42,14 +42,7 @@ _start:
     cmp dword [fault_counts + VEC_UD * 4], VMX_INSNS
     jne .fail
     cmp dword [fault_count], VMX_INSNS
-    jne .fail
-    PUTS msg_pass
-    mov al, 0
-    GUEST_EXIT_AL
-.fail:
-    PUTS msg_fail
-    mov al, 1
-    GUEST_EXIT_AL
+    EXIT_FAIL_IF ne, .fail
 
 DEFINE_PUTS32
 DEFINE_PUTHEX32
