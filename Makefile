@@ -18,8 +18,9 @@ KASFLAGS := -f elf64 -g -F dwarf -I.
 KLDFLAGS := -nostdlib -static -z max-page-size=0x1000 --no-warn-rwx-segments -z noexecstack -T link.ld
 
 KDIRS   := boot kernel mm vmx drivers
-KCSRC   := $(foreach d,$(KDIRS),$(wildcard $(d)/*.c))
-KASRC   := $(foreach d,$(KDIRS),$(wildcard $(d)/*.asm))
+# Every .c and .asm below these folders (sorted: a stable link order).
+KCSRC   := $(sort $(shell find $(KDIRS) -name '*.c'))
+KASRC   := $(sort $(shell find $(KDIRS) -name '*.asm'))
 KOBJ    := $(KASRC:%.asm=$(BUILD)/k/%.o) $(KCSRC:%.c=$(BUILD)/k/%.o)
 
 .PHONY: all deps run test unit e2e clean format lint fuzz fuzz-smoke bench guests
@@ -58,7 +59,7 @@ run: all
 # ---- host unit tests (cmocka, with ASan+UBSan) ----
 # Every hv C file except the hardware layer (*_hw.c), kmain and the string routines
 # builds into a host library; tests/unit/test_*.c link against it and the fakes.
-HOST_EXCLUDE := kernel/main.c kernel/string.c $(filter %_hw.c,$(KCSRC))
+HOST_EXCLUDE := kernel/main.c kernel/lib/string.c $(filter %_hw.c,$(KCSRC))
 HOST_SRC  := $(filter-out $(HOST_EXCLUDE),$(KCSRC))
 HCFLAGS   := -std=c11 -O1 -g -Wall -Wextra -Werror -I. -DHV_HOST_TEST -fno-omit-frame-pointer \
              -fsanitize=address,undefined -fno-sanitize-recover=all -MMD -MP

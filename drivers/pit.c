@@ -1,5 +1,5 @@
 #include "drivers/pit.h"
-#include "kernel/hw.h"
+#include "kernel/lib/hw.h"
 
 #define PIT_HZ             1193182u
 #define PIT_CALIBRATION_MS 10u

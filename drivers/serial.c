@@ -1,8 +1,8 @@
 /* Polled 16550 driver for hv's console. */
 #include "drivers/serial.h"
 #include "drivers/uart16550.h"
-#include "kernel/hw.h"
-#include "kernel/string.h"
+#include "kernel/lib/hw.h"
+#include "kernel/lib/string.h"
 
 #define SERIAL_BAUD         115200
 #define SERIAL_SCRATCH_TEST 0x5A

@@ -35,7 +35,7 @@ $(GUEST_DIR)/lib/crt0.o: guests/lib/crt0.asm | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(NASM) -f elf64 $< -o $@
 
-$(GUEST_DIR)/lib/%.o: kernel/%.c | $(DEPS_STAMP)
+$(GUEST_DIR)/lib/%.o: kernel/lib/%.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(GUEST_CFLAGS) -c $< -o $@
 

@@ -1,5 +1,5 @@
 #include "kernel/boot_phase.h"
-#include "kernel/hw.h"
+#include "kernel/lib/hw.h"
 #include "kernel/log.h"
 
 extern unsigned long long boot_tsc; /* boot/entry.asm */

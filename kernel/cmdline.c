@@ -1,7 +1,7 @@
 /* Command-line tokenizer (see cmdline.h) and the log-level name parser. */
 #include "kernel/cmdline.h"
 #include "kernel/log.h"
-#include "kernel/string.h"
+#include "kernel/lib/string.h"
 
 #define HEX_BASE      16u
 #define DECIMAL_BASE  10u

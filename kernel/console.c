@@ -1,6 +1,6 @@
 #include "kernel/console.h"
 #include "drivers/serial.h"
-#include "kernel/hw.h"
+#include "kernel/lib/hw.h"
 #include "kernel/platform.h"
 
 static struct serial console_uart;

@@ -1,5 +1,5 @@
 #include "kernel/trap.h"
-#include "kernel/x86.h"
+#include "kernel/lib/x86.h"
 
 const char *exception_name(unsigned vector)
 {

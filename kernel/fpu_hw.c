@@ -1,7 +1,7 @@
 #include "kernel/fpu.h"
-#include "kernel/hw.h"
-#include "kernel/x86.h"
-#include "vmx/cpuid_leaves.h"
+#include "kernel/lib/hw.h"
+#include "kernel/lib/x86.h"
+#include "kernel/lib/cpuid_leaves.h"
 
 static uint64_t host_xcr0;
 

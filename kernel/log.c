@@ -1,7 +1,7 @@
 #include "kernel/log.h"
 #include "kernel/console.h"
-#include "kernel/fmt.h"
-#include "kernel/hw.h"
+#include "kernel/lib/fmt.h"
+#include "kernel/lib/hw.h"
 #include "kernel/percpu.h"
 #include "kernel/spinlock.h"
 

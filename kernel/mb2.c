@@ -6,9 +6,9 @@
  */
 #include <stdarg.h>
 #include "kernel/mb2.h"
-#include "kernel/fmt.h"
+#include "kernel/lib/fmt.h"
 #include "kernel/log.h"
-#include "kernel/string.h"
+#include "kernel/lib/string.h"
 
 /* Fixed part (§3.6.1): u32 total_size, u32 reserved. */
 #define MB2_FIXED_SIZE 8u

@@ -1,5 +1,5 @@
 #include "kernel/panic.h"
-#include "kernel/fmt.h"
+#include "kernel/lib/fmt.h"
 #include "kernel/log.h"
 #include "kernel/platform.h"
 #include "kernel/trap.h"

@@ -1,9 +1,9 @@
 #include "kernel/percpu.h"
-#include "kernel/hw.h"
-#include "kernel/msr.h"
-#include "kernel/string.h"
+#include "kernel/lib/hw.h"
+#include "kernel/lib/msr.h"
+#include "kernel/lib/string.h"
 #include "kernel/trap.h"
-#include "kernel/x86.h"
+#include "kernel/lib/x86.h"
 
 #define GDT_CODE64     0x00AF9A000000FFFFull                     /* present, DPL0, exec/read, L=1 */
 #define GDT_DATA       0x00CF92000000FFFFull                     /* present, DPL0, read/write */

@@ -1,7 +1,7 @@
 #include "kernel/platform.h"
 #include "kernel/console.h"
-#include "kernel/hw.h"
-#include "kernel/string.h"
+#include "kernel/lib/hw.h"
+#include "kernel/lib/string.h"
 
 #define CPUID_FEATURES        1
 #define CPUID_ECX_HYPERVISOR  (1u << 31)

@@ -1,11 +1,11 @@
 /* hv's own exceptions: the IDT and a full dump. Any exception in hv is a hv bug: dump, end. */
 #include "kernel/trap.h"
-#include "kernel/hw.h"
+#include "kernel/lib/hw.h"
 #include "kernel/log.h"
 #include "kernel/panic.h"
 #include "kernel/percpu.h"
 #include "kernel/platform.h"
-#include "kernel/x86.h"
+#include "kernel/lib/x86.h"
 
 #define IDT_GATE_INTERRUPT 0x8E /* present, DPL0, 64-bit interrupt gate */
 #define BACKTRACE_MAX      16

@@ -11,7 +11,7 @@
 #include "mm/buddy.h"
 #include "kernel/log.h"
 #include "kernel/panic.h"
-#include "kernel/string.h"
+#include "kernel/lib/string.h"
 
 #define META_NOT_HEAD   0x00u
 #define META_HEAD       0x80u

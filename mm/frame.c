@@ -1,7 +1,7 @@
 #include "mm/frame.h"
 #include "kernel/log.h"
 #include "kernel/spinlock.h"
-#include "kernel/string.h"
+#include "kernel/lib/string.h"
 #include "mm/layout.h"
 #include "mm/memmap.h"
 

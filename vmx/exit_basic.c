@@ -1,7 +1,7 @@
 /* Handlers for the exits that need little decoding: events, HLT, cache flushes, VMX
    instructions, entry failures, EPT faults and the preemption timer. */
 #include "kernel/log.h"
-#include "kernel/x86.h"
+#include "kernel/lib/x86.h"
 #include "vmx/exit.h"
 #include "vmx/vm.h"
 #include "vmx/vmcs.h"

@@ -1,8 +1,8 @@
 /* CPUID: the host's answers, filtered so the guest sees a consistent, VMX-less CPU. */
-#include "kernel/hw.h"
-#include "kernel/string.h"
-#include "kernel/x86.h"
-#include "vmx/cpuid_leaves.h"
+#include "kernel/lib/hw.h"
+#include "kernel/lib/string.h"
+#include "kernel/lib/x86.h"
+#include "kernel/lib/cpuid_leaves.h"
 #include "vmx/exit.h"
 #include "vmx/guest_cpu.h"
 #include "vmx/vm.h"

@@ -10,9 +10,9 @@
  * CR3 and CR8 accesses do not exit (no CR3/CR8 exiting) but are handled for completeness.
  */
 #include "kernel/log.h"
-#include "kernel/msr.h"
+#include "kernel/lib/msr.h"
 #include "kernel/panic.h"
-#include "kernel/x86.h"
+#include "kernel/lib/x86.h"
 #include "vmx/exit.h"
 #include "vmx/guest_mem.h"
 #include "vmx/vm.h"

@@ -1,6 +1,6 @@
 /* I/O instruction exits: IN/OUT and the string forms INS/OUTS with REP (SDM vol. 3 §28.1.3). */
 #include "kernel/log.h"
-#include "kernel/x86.h"
+#include "kernel/lib/x86.h"
 #include "vmx/exit.h"
 #include "vmx/io.h"
 #include "vmx/vcpu_walk.h"

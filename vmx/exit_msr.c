@@ -10,11 +10,11 @@
  * virtual can never leak a guest value into hv or another guest.
  */
 #include <stddef.h>
-#include "kernel/hw.h"
+#include "kernel/lib/hw.h"
 #include "kernel/log.h"
-#include "kernel/msr.h"
-#include "kernel/x86.h"
-#include "vmx/cpuid_leaves.h"
+#include "kernel/lib/msr.h"
+#include "kernel/lib/x86.h"
+#include "kernel/lib/cpuid_leaves.h"
 #include "vmx/exit.h"
 #include "vmx/guest_cpu.h"
 #include "vmx/vm.h"

@@ -1,8 +1,8 @@
 /* XSETBV (exit 55): the guest's XCR0, checked as the CPU would (SDM vol. 2C XSETBV, vol. 1
    §13.3). The value is kept in v->guest_xcr0; the run loop loads it before VM entry. */
 #include "kernel/log.h"
-#include "kernel/x86.h"
-#include "vmx/cpuid_leaves.h"
+#include "kernel/lib/x86.h"
+#include "kernel/lib/cpuid_leaves.h"
 #include "vmx/exit.h"
 #include "vmx/guest_cpu.h"
 #include "vmx/vm.h"

@@ -1,7 +1,7 @@
 /* Guest-visible CPU model shared by the CPUID and XSETBV handlers. */
 #pragma once
 #include <stdint.h>
-#include "kernel/hw.h"
+#include "kernel/lib/hw.h"
 #include "vmx/vcpu.h"
 
 extern uint64_t guest_tsc_khz;

@@ -1,7 +1,7 @@
 /* Guest RAM accessors (see guest_mem.h). */
 #include "vmx/guest_mem.h"
 #include <stdbool.h>
-#include "kernel/string.h"
+#include "kernel/lib/string.h"
 
 /* The chunk containing gpa, or NULL. Chunks may be listed in any order (at most 16). */
 static const struct guest_mem_chunk *chunk_at(const struct guest_mem *m, uint64_t gpa)

@@ -1,8 +1,8 @@
 /* The guest's page walk and guest-memory copy helpers (see guest_walk.h). */
 #include "vmx/guest_walk.h"
-#include "kernel/msr.h"
+#include "kernel/lib/msr.h"
 #include "kernel/panic.h"
-#include "kernel/x86.h"
+#include "kernel/lib/x86.h"
 
 #define WALK_ACCESS_FLAGS (WALK_WRITE | WALK_FETCH | WALK_IMPLICIT_SUPERVISOR)
 #define CPL_USER          3u

@@ -1,6 +1,6 @@
 #include "vmx/hypercall.h"
 #include "drivers/vdev.h"
-#include "kernel/string.h"
+#include "kernel/lib/string.h"
 #include "vmx/exit.h"
 #include "vmx/guest_cpu.h"
 #include "vmx/guest_walk.h"

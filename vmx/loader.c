@@ -2,9 +2,9 @@
 #include "vmx/loader.h"
 #include <stdarg.h>
 #include <stdbool.h>
-#include "kernel/fmt.h"
+#include "kernel/lib/fmt.h"
 #include "kernel/panic.h"
-#include "kernel/string.h"
+#include "kernel/lib/string.h"
 #include "mm/pagetable.h"
 #include "vmx/elf.h"
 

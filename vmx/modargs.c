@@ -1,8 +1,8 @@
 /* Module command-line parser (see modargs.h and docs/guest-abi.md). */
 #include "vmx/modargs.h"
 #include "kernel/cmdline.h"
-#include "kernel/fmt.h"
-#include "kernel/string.h"
+#include "kernel/lib/fmt.h"
+#include "kernel/lib/string.h"
 
 #define KIB          (1ull << 10)
 #define MIB          (1ull << 20)

@@ -1,7 +1,7 @@
 /* vCPU register access and event injection (SDM vol. 3 §27.6 "Event injection"). */
 #include "vmx/vcpu.h"
 #include "kernel/log.h"
-#include "kernel/x86.h"
+#include "kernel/lib/x86.h"
 #include "vmx/vm.h"
 #include "vmx/vmcs.h"
 #include "vmx/vmx.h"

@@ -1,5 +1,5 @@
 #include "vmx/vcpu_walk.h"
-#include "kernel/x86.h"
+#include "kernel/lib/x86.h"
 #include "vmx/vm.h"
 #include "vmx/vmcs.h"
 

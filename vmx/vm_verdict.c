@@ -1,5 +1,5 @@
 /* A guest's verdict and its end-of-guest report (the public log contract). */
-#include "kernel/fmt.h"
+#include "kernel/lib/fmt.h"
 #include "kernel/log.h"
 #include "vmx/exit.h"
 #include "vmx/vm.h"

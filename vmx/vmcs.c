@@ -1,5 +1,5 @@
 #include "vmx/vmcs.h"
-#include "kernel/fmt.h"
+#include "kernel/lib/fmt.h"
 #include "kernel/log.h"
 #include "vmx/vmx_ops.h"
 

@@ -1,8 +1,8 @@
 #include "vmx/vmx_caps.h"
-#include "kernel/fmt.h"
-#include "kernel/hw.h"
+#include "kernel/lib/fmt.h"
+#include "kernel/lib/hw.h"
 #include "kernel/log.h"
-#include "kernel/msr.h"
+#include "kernel/lib/msr.h"
 #include "vmx/vmx_arch.h"
 
 #define ALLOWED0(cap) ((uint32_t)(cap))         /* 1 = must be 1 */

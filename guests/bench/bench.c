@@ -9,7 +9,7 @@
    Preemption-timer exits landing inside a sample make a few samples long; the median
    ignores them. */
 #include "guests/lib/guest.h"
-#include "kernel/sort.h"
+#include "kernel/lib/sort.h"
 
 #define SAMPLES        1001 /* odd: the median is one sample */
 #define CR4_OSXSAVE    (1ull << 18)

@@ -1,5 +1,5 @@
 #include "guests/lib/guest.h"
-#include "kernel/fmt.h"
+#include "kernel/lib/fmt.h"
 
 #define G_LINE_MAX       256
 #define G_EXIT_EXCEPTION 0xEE

@@ -4,7 +4,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "kernel/hw.h"
+#include "kernel/lib/hw.h"
 
 #define G_COM1       0x3F8
 #define G_DEBUG_EXIT 0xF4
@@ -26,7 +26,7 @@ int guest_main(const struct mb1_info_min *info);
 int g_try(void (*fn)(void *), void *arg, struct g_fault *fault);
 
 /* Port I/O, RDTSC, RDMSR/WRMSR and CR0/CR3/CR4 come from hv's own hardware layer
-   (kernel/hw.h: hw_inb, hw_outb, hw_rdtsc, hw_rdmsr, hw_read_cr0, ...). */
+   (kernel/lib/hw.h: hw_inb, hw_outb, hw_rdtsc, hw_rdmsr, hw_read_cr0, ...). */
 
 static inline void g_cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
 {

@@ -2,7 +2,7 @@
    (paging off) -> [PAE paging] -> real mode -> protected -> 64-bit, once with the CPU doing the
    CR0.PG changes and once with hv emulating them; then checks the markers each mode left. */
 #include "guests/selftest/selftest.h"
-#include "kernel/fmt.h"
+#include "kernel/lib/fmt.h"
 
 #define RM_SEG       (ST_RM_STUB >> 4)
 #define LSR_TX_EMPTY 0x60

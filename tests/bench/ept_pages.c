@@ -6,7 +6,7 @@
  * 1 GiB-aligned host block: the best case) and P = 0 (2 MiB pages only, which is what a guest
  * gets when its RAM comes in host blocks smaller than 1 GiB). Build without sanitizers:
  *   gcc -std=c11 -O2 -I. -DHV_HOST_TEST -o build/bench/ept_pages tests/bench/ept_pages.c \
- *       vmx/ept.c tests/unit/fake_frames.c tests/unit/fake_kernel.c kernel/fmt.c
+ *       vmx/ept.c tests/unit/fake_frames.c tests/unit/fake_kernel.c kernel/lib/fmt.c
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -32,8 +32,8 @@
 #include <stdint.h>
 #include <string.h>
 #include "drivers/vdev.h"
-#include "kernel/msr.h"
-#include "kernel/x86.h"
+#include "kernel/lib/msr.h"
+#include "kernel/lib/x86.h"
 #include "vmx/exit.h"
 #include "vmx/io.h"
 #include "vmx/vm.h"

@@ -25,8 +25,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
-#include "kernel/msr.h"
-#include "kernel/x86.h"
+#include "kernel/lib/msr.h"
+#include "kernel/lib/x86.h"
 #include "vmx/guest_mem.h"
 #include "vmx/guest_walk.h"
 #include "tests/fuzz/fuzz_common.h"

@@ -19,7 +19,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "drivers/vdev.h"
-#include "kernel/x86.h"
+#include "kernel/lib/x86.h"
 #include "vmx/exit.h"
 #include "vmx/hypercall.h"
 #include "vmx/vm.h"

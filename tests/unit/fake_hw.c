@@ -1,11 +1,11 @@
-/* The hardware layer (kernel/hw.h) over a fake machine, for host tests. */
+/* The hardware layer (kernel/lib/hw.h) over a fake machine, for host tests. */
 #include <setjmp.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "kernel/hw.h"
+#include "kernel/lib/hw.h"
 #include "kernel/percpu.h"
 #include "tests/unit/fake_frames.h"
 #include "tests/unit/fake_vmcs.h"

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <cmocka.h>
-#include "kernel/fmt.h"
+#include "kernel/lib/fmt.h"
 #include "kernel/log.h"
 #include "kernel/panic.h"
 #include "tests/unit/fake.h"

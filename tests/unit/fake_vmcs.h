@@ -6,7 +6,7 @@
  *    VMWRITE to a read-only field fails with error 13, and encodings marked unsupported fail
  *    with VMfailValid error 12, exactly as on a CPU (SDM vol. 3 §31.4). INVEPT/INVVPID calls
  *    are recorded. Also the entry assembly (vmx_enter, vmx_exit_stub).
- *  - tests/unit/fake_hw.c implements kernel/hw.h over a fake machine (MSR table, CPUID table
+ *  - tests/unit/fake_hw.c implements kernel/lib/hw.h over a fake machine (MSR table, CPUID table
  *    per leaf/subleaf, CRs, XCR0, RFLAGS, TSC, port I/O log), this_cpu(), and defines
  *    vmx_caps/vmx_config (vmx/vmx.c cannot be linked on the host).
  * Call fake_vmcs_reset() and fake_hw_reset() at the start of every test.
@@ -17,7 +17,7 @@
 #include <setjmp.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include "kernel/hw.h"
+#include "kernel/lib/hw.h"
 
 /* ---- fake VMCS (vmx/vmx_ops.h) ---- */
 
@@ -68,7 +68,7 @@ void fake_vmcs_fail_inv(bool fail);
 void fake_vmcs_set_enter_result(int status);
 unsigned fake_vmcs_enter_count(void);
 
-/* ---- fake machine (kernel/hw.h) ---- */
+/* ---- fake machine (kernel/lib/hw.h) ---- */
 
 #define FAKE_HW_MSRS     128
 #define FAKE_HW_CPUIDS   64

@@ -7,7 +7,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <stdbool.h>
-#include "kernel/x86.h"
+#include "kernel/lib/x86.h"
 #include "vmx/exit.h"
 #include "vmx/vm.h"
 #include "vmx/vmcs_fields.h"

@@ -6,9 +6,9 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <stdbool.h>
-#include "kernel/msr.h"
-#include "kernel/x86.h"
-#include "vmx/cpuid_leaves.h"
+#include "kernel/lib/msr.h"
+#include "kernel/lib/x86.h"
+#include "kernel/lib/cpuid_leaves.h"
 #include "vmx/exit.h"
 #include "vmx/guest_cpu.h"
 #include "vmx/vm.h"

@@ -5,8 +5,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <stdbool.h>
-#include "kernel/msr.h"
-#include "kernel/x86.h"
+#include "kernel/lib/msr.h"
+#include "kernel/lib/x86.h"
 #include "vmx/exit.h"
 #include "vmx/vm.h"
 #include "vmx/vmcs_fields.h"

@@ -8,8 +8,8 @@
 #include <cmocka.h>
 #include <stdio.h>
 #include <stdbool.h>
-#include "kernel/msr.h"
-#include "kernel/x86.h"
+#include "kernel/lib/msr.h"
+#include "kernel/lib/x86.h"
 #include "vmx/exit.h"
 #include "vmx/guest_walk.h"
 #include "vmx/io.h"

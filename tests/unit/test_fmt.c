@@ -1,4 +1,4 @@
-/* Unit tests for kernel/fmt.c: the freestanding snprintf. */
+/* Unit tests for kernel/lib/fmt.c: the freestanding snprintf. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -6,7 +6,7 @@
 #include <cmocka.h>
 #include <limits.h>
 #include <string.h>
-#include "kernel/fmt.h"
+#include "kernel/lib/fmt.h"
 #include "tests/unit/fake.h"
 
 #define BUF_SIZE 256
@@ -251,7 +251,7 @@ static void test_vsnprintf_leaves_va_list_usable(void **state)
 }
 
 /*
- * Regressions for two bugs these tests found in kernel/fmt.c:
+ * Regressions for two bugs these tests found in kernel/lib/fmt.c:
  * 1. %p with a width: the "0x" prefix was written before the padding and not counted in
  *    the width ("%10p" of 0x1234 gave "0x      1234").
  * 2. %c with '\0' wrote nothing (length 0) instead of one NUL character (length 1).

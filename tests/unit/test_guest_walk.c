@@ -6,8 +6,8 @@
 #include <cmocka.h>
 #include <stdlib.h>
 #include <string.h>
-#include "kernel/msr.h"
-#include "kernel/x86.h"
+#include "kernel/lib/msr.h"
+#include "kernel/lib/x86.h"
 #include "vmx/guest_mem.h"
 #include "vmx/guest_walk.h"
 #include "tests/unit/fake.h"

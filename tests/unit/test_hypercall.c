@@ -7,7 +7,7 @@
 #include <cmocka.h>
 #include <stdbool.h>
 #include "drivers/vdev.h"
-#include "kernel/x86.h"
+#include "kernel/lib/x86.h"
 #include "vmx/exit.h"
 #include "vmx/guest_cpu.h"
 #include "vmx/hypercall.h"

@@ -5,7 +5,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <stdbool.h>
-#include "kernel/msr.h"
+#include "kernel/lib/msr.h"
 #include "vmx/intercept.h"
 #include "vmx/vm.h"
 #include "tests/unit/fake.h"

@@ -7,8 +7,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <stdbool.h>
-#include "kernel/msr.h"
-#include "kernel/x86.h"
+#include "kernel/lib/msr.h"
+#include "kernel/lib/x86.h"
 #include "vmx/vcpu.h"
 #include "vmx/vm.h"
 #include "vmx/vmcs_fields.h"

@@ -6,7 +6,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <stdbool.h>
-#include "kernel/msr.h"
+#include "kernel/lib/msr.h"
 #include "vmx/vmx.h"
 #include "vmx/vmx_arch.h"
 #include "vmx/vmx_caps.h"

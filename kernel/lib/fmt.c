@@ -1,6 +1,6 @@
 /* A small, bounded vsnprintf: enough for hv's logs, nothing else. */
 #include <stdint.h>
-#include "kernel/fmt.h"
+#include "kernel/lib/fmt.h"
 
 struct out {
     char *buf;

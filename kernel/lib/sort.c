@@ -1,4 +1,4 @@
-#include "kernel/sort.h"
+#include "kernel/lib/sort.h"
 
 void sort_u64(uint64_t *v, unsigned n)
 {

@@ -1,6 +1,6 @@
 /* The few libc routines hv needs; gcc may also emit calls to memset/memcpy itself. */
 #include <stdint.h>
-#include "kernel/string.h"
+#include "kernel/lib/string.h"
 
 /* REP STOSB/MOVSB: one instruction for the whole range (fast-string microcode on hardware,
    and one emulated instruction per iteration in Bochs instead of a four-instruction loop). */

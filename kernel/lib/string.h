@@ -1,4 +1,4 @@
-/* Freestanding string and memory helpers (kernel/string.c in hv; libc on the host). */
+/* Freestanding string and memory helpers (kernel/lib/string.c in hv; libc on the host). */
 #pragma once
 #include <stddef.h>
 
