@@ -14,9 +14,15 @@ $(GUEST_DIR)/flat/%.bin: guests/flat/%.asm | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(NASM) -f bin $< -o $@
 
-$(GUEST_DIR)/%.o: guests/%.asm guests/include/guest.inc | $(DEPS_STAMP)
+# The ABI's constants for NASM, generated from the C header (one source: kernel/abi/hv_abi.h).
+ABI_INC := $(BUILD)/abi/hv_abi.inc
+$(ABI_INC): kernel/abi/hv_abi.h tools/gen-abi-inc
 	@mkdir -p $(dir $@)
-	$(NASM) -f elf32 -I. -Iguests/include/ $< -o $@
+	tools/gen-abi-inc $< $@
+
+$(GUEST_DIR)/%.o: guests/%.asm guests/include/guest.inc $(ABI_INC) | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(NASM) -f elf32 -I. -Iguests/include/ -I$(BUILD)/abi/ $< -o $@
 
 $(GUEST_DIR)/%.elf: $(GUEST_DIR)/%.o
 	$(LD) $(GUEST_LD32) -o $@ $<

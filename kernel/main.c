@@ -18,10 +18,10 @@
 #include "mm/paging.h"
 #include "drivers/pit.h"
 #include "kernel/fpu.h"
-#include "vmx/guest_cpu.h"
-#include "vmx/sched.h"
-#include "vmx/vm.h"
-#include "vmx/vmx.h"
+#include "vmx/exit/guest_cpu.h"
+#include "vmx/vm/sched.h"
+#include "vmx/vm/vm.h"
+#include "vmx/cpu/vmx.h"
 
 #define HV_VERSION       "0.1"
 #define MBI_MAX_BYTES    (1u << 20) /* the boot information never legitimately exceeds this */
@@ -145,7 +145,7 @@ static struct vm *create_guest(size_t i, unsigned slot)
 {
     const struct mb2_module *m = &boot_info.modules[i];
     struct vm *vm = &vms[slot];
-    char why[VM_VERDICT_MAX - 16];
+    char why[GUEST_VERDICT_MAX - 16];
     if (vm_create(vm, slot, phys_to_virt(m->start), m->end - m->start, m->cmdline, why,
                   sizeof(why))) {
         log_contract("hv: guest %s ended: rejected(%s) exits=0", vm->cfg.name, why);

@@ -23,7 +23,7 @@ struct tss64 {
     uint16_t iomap_base;
 } __attribute__((packed));
 
-struct vmx_cpu; /* vmx/vmx.h */
+struct vmx_cpu; /* vmx/cpu/vmx.h */
 
 struct percpu {
     struct percpu *self; /* must stay first: this_cpu() reads %gs:0 */

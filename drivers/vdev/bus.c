@@ -67,8 +67,7 @@ uint32_t vdev_bus_in(struct vdev_bus *bus, uint16_t port, unsigned size)
     const struct vdev_io_range *r = io_range(bus, port);
     if (r && r->ops->in)
         return r->ops->in(r->dev, port, size) & size_mask(size);
-    if (!r)
-        warn_unclaimed(bus, port, "IN");
+    warn_unclaimed(bus, port, "IN"); /* also a claimed port with no read side */
     return size_mask(size);
 }
 
@@ -77,7 +76,7 @@ void vdev_bus_out(struct vdev_bus *bus, uint16_t port, unsigned size, uint32_t v
     const struct vdev_io_range *r = io_range(bus, port);
     if (r && r->ops->out)
         r->ops->out(r->dev, port, size, value & size_mask(size));
-    else if (!r)
+    else
         warn_unclaimed(bus, port, "OUT");
 }
 

@@ -40,12 +40,12 @@ struct vdev_host {
 
 /* ---- the bus ---- */
 
-#define VDEV_IO_PORTS    0x10000
-#define VDEV_MAX_IO      32 /* port ranges (a device may claim several) */
-#define VDEV_MAX_MMIO    8
+#define VDEV_IO_PORTS 0x10000
+#define VDEV_MAX_IO   32 /* port ranges (a device may claim several) */
+#define VDEV_MAX_MMIO 8
 
 struct vdev_io_ops {
-    uint32_t (*in)(void *dev, uint16_t port, unsigned size); /* NULL: reads all ones */
+    uint32_t (*in)(void *dev, uint16_t port, unsigned size);              /* NULL: reads all ones */
     void (*out)(void *dev, uint16_t port, unsigned size, uint32_t value); /* NULL: dropped */
 };
 
@@ -77,7 +77,7 @@ struct vdev_bus {
     unsigned io_count;
     struct vdev_mmio_range mmio[VDEV_MAX_MMIO];
     unsigned mmio_count;
-    uint8_t port_map[VDEV_IO_PORTS]; /* port -> 1 + index into io[]; 0 = unclaimed */
+    uint8_t port_map[VDEV_IO_PORTS];         /* port -> 1 + index into io[]; 0 = unclaimed */
     uint8_t warned_ports[VDEV_IO_PORTS / 8]; /* unclaimed ports already logged */
     unsigned unclaimed_seen;
 };

@@ -4,13 +4,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "kernel/abi/hv_abi.h"
 #include "kernel/lib/hw.h"
 
-#define G_COM1       0x3F8
-#define G_DEBUG_EXIT 0xF4
-#define G_HC_EXIT    0
-#define G_HC_CONSOLE 1
-#define G_HC_INFO    2
+#define G_COM1       HV_ABI_COM1
+#define G_DEBUG_EXIT HV_ABI_DEBUG_EXIT_PORT
+#define G_HC_EXIT    HC_EXIT
+#define G_HC_CONSOLE HC_CONSOLE_WRITE
+#define G_HC_INFO    HC_INFO
 
 struct g_fault { /* filled by g_try when an exception interrupted the function */
     uint64_t vector, error, rip, cr2;

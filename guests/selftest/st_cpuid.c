@@ -6,8 +6,8 @@
 #define LEAF_PMU       0xA
 #define LEAF_TOPOLOGY  0xB
 #define LEAF_XSAVE     0xD
-#define LEAF_HV_BASE   0x40000000u
-#define LEAF_HV_TIMING 0x40000010u
+#define LEAF_HV_BASE   HV_ABI_CPUID_BASE
+#define LEAF_HV_TIMING HV_ABI_CPUID_TIMING
 #define EAX            0
 #define EBX            1
 #define ECX            2

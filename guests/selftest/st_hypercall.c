@@ -2,10 +2,6 @@
 #include "guests/selftest/selftest.h"
 
 #define HC_UNKNOWN        0x7FFF1234u
-#define HC_ENOSYS         0xFFFFFFFFFFFFFFFFull
-#define HC_EINVAL         0xFFFFFFFFFFFFFFFEull
-#define HC_CONSOLE_MAX    4096
-#define HC_ABI_VERSION    1
 #define INFO_SIZE         64
 #define INFO_OFF_ABI      0
 #define INFO_OFF_VCPU     4

@@ -8,9 +8,6 @@
 #define CPUID_LEAF_TOPOLOGY     0x0B
 #define CPUID_LEAF_XSAVE        0x0D
 #define CPUID_LEAF_TOPOLOGY_V2  0x1F
-#define CPUID_LEAF_HV_BASE      0x40000000
-#define CPUID_LEAF_HV_TIMING    0x40000010
-#define CPUID_LEAF_HV_LAST      0x400000FF
 
 /* Leaf 1 ECX / EDX / EBX */
 #define CPUID_1_ECX_DTES64        (1u << 2)
@@ -69,5 +66,3 @@
 #define XCR0_AVX512    (XCR0_OPMASK | XCR0_ZMM_HI256 | XCR0_HI16_ZMM)
 /* What a guest may enable, if the host CPU supports it too. */
 #define XCR0_GUEST_POLICY (XCR0_X87 | XCR0_SSE | XCR0_AVX | XCR0_AVX512)
-
-#define HV_CPUID_SIGNATURE "hvHypervisor" /* 12 bytes: EBX, ECX, EDX of 0x40000000 */

@@ -3,8 +3,8 @@
  * 1,000,000 alloc+free pairs with a small ring of live blocks, so frees coalesce and allocs split
  * as in steady use. Prints "order N: X ops/s" (one op = one alloc plus one free) and a final JSON
  * line. Build with -O2 and no sanitizers, e.g.:
- *   gcc -std=c11 -O2 -I. -o /tmp/bench_buddy tests/bench/bench_buddy.c mm/buddy.c kernel/lib/fmt.c \
- *       tests/unit/fake_kernel.c -lcmocka
+ *   gcc -std=c11 -O2 -I. -o /tmp/bench_buddy tests/bench/bench_buddy.c mm/buddy.c kernel/lib/fmt.c
+ * \ tests/unit/fake_kernel.c -lcmocka
  */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include <stdarg.h>

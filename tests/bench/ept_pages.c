@@ -1,16 +1,16 @@
 /*
  * Host helper of make bench (not a test): how many EPT paging-structure pages hv's EPT
- * builder (vmx/ept.c) uses to map a guest of N MiB at GPA 0. Prints one line per size:
+ * builder (vmx/cpu/ept.c) uses to map a guest of N MiB at GPA 0. Prints one line per size:
  *   ept: mem=N MiB 1g=P table_pages=T
  * for P = 1 (1 GiB and 2 MiB pages, as on corei7_haswell_4770, with guest RAM in one
  * 1 GiB-aligned host block: the best case) and P = 0 (2 MiB pages only, which is what a guest
  * gets when its RAM comes in host blocks smaller than 1 GiB). Build without sanitizers:
  *   gcc -std=c11 -O2 -I. -DHV_HOST_TEST -o build/bench/ept_pages tests/bench/ept_pages.c \
- *       vmx/ept.c tests/unit/fake_frames.c tests/unit/fake_kernel.c kernel/lib/fmt.c
+ *       vmx/cpu/ept.c tests/unit/fake_frames.c tests/unit/fake_kernel.c kernel/lib/fmt.c
  */
 #include <stdio.h>
 #include <stdlib.h>
-#include "vmx/ept.h"
+#include "vmx/cpu/ept.h"
 
 #define MIB           (1ull << 20)
 #define HOST_BASE     (1ull << 30) /* 1 GiB-aligned host-physical base: no table is touched */

@@ -45,7 +45,7 @@ $(FUZZ_DIR)/libhv.a: $(FUZZ_HV_OBJ)
 	@rm -f $@
 	@ar rcs $@ $^
 
-# The fakes link as objects, ahead of libhv.a, so that they (not kernel/log.c, vmx/vmx.c, ...)
+# The fakes link as objects, ahead of libhv.a, so that they (not kernel/log.c, vmx/cpu/vmx.c, ...)
 # provide panic, logging, the VMCS and the hardware whatever the harness itself references.
 $(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_%.o $(FUZZ_FAKE_OBJ) $(FUZZ_DIR)/libhv.a
 	@echo "  FUZZLD $@"; $(FUZZ_CC) $(FUZZ_LDFLAGS) -o $@ $< $(FUZZ_FAKE_OBJ) $(FUZZ_DIR)/libhv.a

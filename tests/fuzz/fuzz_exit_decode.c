@@ -1,6 +1,6 @@
 /*
- * Fuzzes the exit decoders that read guest-chosen values: vmx/io.c io_decode, and the
- * CR-access (vmx/exit_cr.c exit_handle_cr_access) and I/O (vmx/exit_io.c exit_handle_io)
+ * Fuzzes the exit decoders that read guest-chosen values: vmx/exit/io.c io_decode, and the
+ * CR-access (vmx/exit/exit_cr.c exit_handle_cr_access) and I/O (vmx/exit/exit_io.c exit_handle_io)
  * handlers driven through the fake VMCS (tests/unit/fake_vmcs.h) with fuzzed exit
  * qualification, instruction information and length, registers, segment bases and guest RAM
  * (64 KiB, two exactly-sized heap chunks, for INS/OUTS). The virtual platform's devices
@@ -31,16 +31,16 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
-#include "drivers/vdev.h"
+#include "drivers/vdev/vdev.h"
 #include "kernel/lib/msr.h"
 #include "kernel/lib/x86.h"
-#include "vmx/exit.h"
-#include "vmx/io.h"
-#include "vmx/vm.h"
-#include "vmx/vmcs.h"
-#include "vmx/vmcs_fields.h"
-#include "vmx/vmcs_setup.h"
-#include "vmx/vmx.h"
+#include "vmx/exit/exit.h"
+#include "vmx/exit/io.h"
+#include "vmx/vm/vm.h"
+#include "vmx/cpu/vmcs.h"
+#include "vmx/cpu/vmcs_fields.h"
+#include "vmx/cpu/vmcs_setup.h"
+#include "vmx/cpu/vmx.h"
 #include "tests/unit/fake_vmcs.h"
 #include "tests/fuzz/fuzz_common.h"
 
@@ -116,16 +116,17 @@ static void reset_vm(void)
     memset(&vm, 0, sizeof(vm));
     strcpy(vm.cfg.name, "fuzz");
     vm.cfg.mem = RAM_SIZE;
-    vm.mem.size = RAM_SIZE;
-    vm.mem.nchunks = NCHUNKS;
+    vm.g.mem.size = RAM_SIZE;
+    vm.g.mem.nchunks = NCHUNKS;
     for (unsigned i = 0; i < NCHUNKS; i++) {
         memset(chunk[i], 0, CHUNK_SIZE);
-        vm.mem.chunk[i] = (struct guest_mem_chunk){i * CHUNK_SIZE, 0x10000000ull + i * CHUNK_SIZE,
-                                                   chunk[i], CHUNK_SIZE, 0};
+        vm.g.mem.chunk[i] = (struct guest_mem_chunk){i * CHUNK_SIZE, 0x10000000ull + i * CHUNK_SIZE,
+                                                     chunk[i], CHUNK_SIZE, 0};
     }
-    vm.vcpu.vm = &vm;
+    vm.vcpu.guest = &vm.g;
+    vm.g.name = vm.cfg.name;
     vm.vcpu.vpid = VPID;
-    FUZZ_CHECK(vdev_register_defaults(&vm) == 0);
+    FUZZ_CHECK(vm_devices_init(&vm) == 0);
 }
 
 static void reset_machine(void)
@@ -209,7 +210,7 @@ static void set_exit_and_registers(struct fuzz_input *in, uint8_t mode)
 static void fill_ram(struct fuzz_input *in, uint8_t mode)
 {
     size_t n = in->len < RAM_SIZE ? in->len : RAM_SIZE;
-    FUZZ_CHECK(guest_mem_write(&vm.mem, 0, in->data, n) == 0);
+    FUZZ_CHECK(guest_mem_write(&vm.g.mem, 0, in->data, n) == 0);
     if (mode != M_PAE)
         return;
     static const enum vmcs_field pdpte[PDPTE_COUNT] = {VMCS_GUEST_PDPTE0, VMCS_GUEST_PDPTE1,
@@ -217,7 +218,7 @@ static void fill_ram(struct fuzz_input *in, uint8_t mode)
     uint64_t table = fake_vmcs_get(VMCS_GUEST_CR3) & 0xFFFFFFE0ull;
     for (unsigned i = 0; i < PDPTE_COUNT; i++) {
         uint64_t e = 0;
-        (void)guest_mem_read(&vm.mem, table + i * sizeof(e), &e, sizeof(e));
+        (void)guest_mem_read(&vm.g.mem, table + i * sizeof(e), &e, sizeof(e));
         fake_vmcs_set(pdpte[i], e);
     }
 }
@@ -277,11 +278,11 @@ static void check_io_exit(uint64_t rip0, bool long64)
     exit_handle_io(&vm.vcpu);
     bool advanced = check_rip(rip0, long64);
     if (!decodable) {
-        FUZZ_CHECK(vm.ended && !advanced);
+        FUZZ_CHECK(vm.g.ended && !advanced);
         return;
     }
     if (!advanced)
-        FUZZ_CHECK(vm.vcpu.event_count > 0 || vm.ended || (a.string && a.rep));
+        FUZZ_CHECK(vm.vcpu.event_count > 0 || vm.g.ended || (a.string && a.rep));
     for (unsigned r = 0; r < REG_COUNT; r++) {
         bool may_change = (r == REG_RAX && a.in && !a.string) ||
                           (a.string && (r == REG_RCX || r == REG_RSI || r == REG_RDI));
@@ -324,7 +325,7 @@ static void check_cr_exit(uint64_t rip0, bool long64)
     exit_handle_cr_access(&vm.vcpu);
     bool advanced = check_rip(rip0, long64);
     if (!advanced) {
-        FUZZ_CHECK(vm.vcpu.event_count > 0 || vm.ended);
+        FUZZ_CHECK(vm.vcpu.event_count > 0 || vm.g.ended);
         for (size_t i = 0; i < NCONTROL; i++)
             FUZZ_CHECK(fake_vmcs_get(control_fields[i]) == before[i]);
     }

@@ -1,5 +1,5 @@
 /*
- * Fuzzes vmx/guest_walk.c: guest_walk, guest_read_gva and guest_write_gva over page tables the
+ * Fuzzes vmx/vcpu/guest_walk.c: guest_walk, guest_read_gva and guest_write_gva over page tables the
  * guest wrote (guest RAM is entirely guest-controlled), in all paging modes.
  *
  * Guest RAM: 64 KiB as two exactly-sized 32 KiB heap chunks, zero but for the input's writes.
@@ -27,8 +27,8 @@
 #include <string.h>
 #include "kernel/lib/msr.h"
 #include "kernel/lib/x86.h"
-#include "vmx/guest_mem.h"
-#include "vmx/guest_walk.h"
+#include "mm/guest_mem.h"
+#include "vmx/vcpu/guest_walk.h"
 #include "tests/fuzz/fuzz_common.h"
 
 #define CHUNK_SIZE  0x8000u

@@ -1,5 +1,5 @@
 /*
- * Fuzzes vmx/hypercall.c exit_handle_vmcall: a sequence of VMCALLs with fuzzed EAX/EBX/ECX
+ * Fuzzes vmx/exit/hypercall.c exit_handle_vmcall: a sequence of VMCALLs with fuzzed EAX/EBX/ECX
  * (number, guest-physical address, length: all guest-chosen) and CPL, against 64 KiB of guest
  * RAM in two exactly-sized heap chunks, through the fake VMCS.
  *
@@ -18,13 +18,13 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include "drivers/vdev.h"
+#include "drivers/vdev/vdev.h"
 #include "kernel/lib/x86.h"
-#include "vmx/exit.h"
-#include "vmx/hypercall.h"
-#include "vmx/vm.h"
-#include "vmx/vmcs.h"
-#include "vmx/vmcs_fields.h"
+#include "vmx/exit/exit.h"
+#include "vmx/exit/hypercall.h"
+#include "vmx/vm/vm.h"
+#include "vmx/cpu/vmcs.h"
+#include "vmx/cpu/vmcs_fields.h"
 #include "tests/unit/fake_vmcs.h"
 #include "tests/fuzz/fuzz_common.h"
 
@@ -68,16 +68,17 @@ static void reset(uint8_t instr_len)
     memset(&vm, 0, sizeof(vm));
     strcpy(vm.cfg.name, "hcfuzz");
     vm.cfg.mem = RAM_SIZE;
-    vm.mem.size = RAM_SIZE;
-    vm.mem.nchunks = NCHUNKS;
+    vm.g.mem.size = RAM_SIZE;
+    vm.g.mem.nchunks = NCHUNKS;
     for (unsigned i = 0; i < NCHUNKS; i++)
-        vm.mem.chunk[i] = (struct guest_mem_chunk){i * CHUNK_SIZE, 0x10000000ull + i * CHUNK_SIZE,
-                                                   chunk[i], CHUNK_SIZE, 0};
+        vm.g.mem.chunk[i] = (struct guest_mem_chunk){i * CHUNK_SIZE, 0x10000000ull + i * CHUNK_SIZE,
+                                                     chunk[i], CHUNK_SIZE, 0};
     memcpy(expect, pristine, RAM_SIZE);
     for (unsigned i = 0; i < NCHUNKS; i++)
         memcpy(chunk[i], expect + i * CHUNK_SIZE, CHUNK_SIZE);
-    vm.vcpu.vm = &vm;
-    FUZZ_CHECK(vdev_register_defaults(&vm) == 0);
+    vm.vcpu.guest = &vm.g;
+    vm.g.name = vm.cfg.name;
+    FUZZ_CHECK(vm_devices_init(&vm) == 0);
     fake_vmcs_set(VMCS_GUEST_RIP, RIP0);
     fake_vmcs_set(VMCS_GUEST_CS_AR, AR_CODE32);
     fake_vmcs_set(VMCS_EXIT_INSTRUCTION_LEN, instr_len % INSTR_MAX + 1);
@@ -122,7 +123,7 @@ static uint64_t expected_result(uint32_t nr, uint32_t arg1, uint32_t arg2)
 static void adopt_info_bytes(uint32_t gpa)
 {
     struct hc_info info;
-    FUZZ_CHECK(guest_mem_read(&vm.mem, gpa, &info, sizeof(info)) == 0);
+    FUZZ_CHECK(guest_mem_read(&vm.g.mem, gpa, &info, sizeof(info)) == 0);
     FUZZ_CHECK(info.abi_version == HC_ABI_VERSION && info.vcpu_id == vm.vcpu.id);
     FUZZ_CHECK(memchr(info.hv_version, '\0', sizeof(info.hv_version)) != NULL);
     FUZZ_CHECK(memchr(info.name, '\0', sizeof(info.name)) != NULL);
@@ -141,7 +142,7 @@ static void one_call(struct fuzz_input *in)
     memcpy(regs, vm.vcpu.regs.gpr, sizeof(regs));
     uint64_t rip0 = fake_vmcs_get(VMCS_GUEST_RIP);
     unsigned events0 = vm.vcpu.event_count;
-    bool ended0 = vm.ended;
+    bool ended0 = vm.g.ended;
     uint32_t nr = (uint32_t)regs[REG_RAX], arg1 = (uint32_t)regs[REG_RBX];
     uint32_t arg2 = (uint32_t)regs[REG_RCX];
 
@@ -149,7 +150,7 @@ static void one_call(struct fuzz_input *in)
 
     if (cpl != 0) {
         FUZZ_CHECK(fake_vmcs_get(VMCS_GUEST_RIP) == rip0);
-        FUZZ_CHECK(vm.vcpu.event_count > events0 || vm.ended);
+        FUZZ_CHECK(vm.vcpu.event_count > events0 || vm.g.ended);
         FUZZ_CHECK(memcmp(regs, vm.vcpu.regs.gpr, sizeof(regs)) == 0);
         FUZZ_CHECK(ram_as_expected());
         return;
@@ -167,9 +168,9 @@ static void one_call(struct fuzz_input *in)
     if (nr == HC_EXIT && !ended0) {
         char verdict[VERDICT_MAX];
         snprintf(verdict, sizeof(verdict), "exit(%u)", arg1);
-        FUZZ_CHECK(vm.ended && strcmp(vm.verdict, verdict) == 0);
+        FUZZ_CHECK(vm.g.ended && strcmp(vm.g.verdict, verdict) == 0);
     }
-    FUZZ_CHECK(vm.console_len < VM_CONSOLE_LINE);
+    FUZZ_CHECK(vm.g.console_len < GUEST_CONSOLE_LINE);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -181,6 +182,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     do
         one_call(&in);
     while (in.len >= CALL_BYTES);
-    vm_console_flush(&vm);
+    guest_console_flush(&vm.g);
     return 0;
 }

@@ -1,6 +1,6 @@
 /*
- * Fuzzes vmx/loader.c: loader_load of the input as a guest image (a multiboot module: entirely
- * the guest builder's choice) into 2 MiB of guest RAM made of two exactly-sized 1 MiB heap
+ * Fuzzes vmx/loader/loader.c: loader_load of the input as a guest image (a multiboot module:
+ * entirely the guest builder's choice) into 2 MiB of guest RAM made of two exactly-sized 1 MiB heap
  * chunks.
  *
  * Input: byte 0 selects the configuration (bit 0: mode=real, else auto, i.e. ELF; bit 1: list
@@ -20,10 +20,10 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include "vmx/elf.h"
-#include "vmx/guest_mem.h"
-#include "vmx/loader.h"
-#include "vmx/modargs.h"
+#include "vmx/loader/elf.h"
+#include "mm/guest_mem.h"
+#include "vmx/loader/loader.h"
+#include "vmx/loader/modargs.h"
 #include "tests/fuzz/fuzz_common.h"
 
 #define MIB         (1ull << 20)

@@ -1,6 +1,6 @@
 /*
- * Fuzzes the command-line parsers: vmx/modargs.c modargs_parse (a guest module's command line,
- * written by whoever built the boot configuration) and kernel/cmdline.c underneath it
+ * Fuzzes the command-line parsers: vmx/loader/modargs.c modargs_parse (a guest module's command
+ * line, written by whoever built the boot configuration) and kernel/cmdline.c underneath it
  * (cmdline_next, cmdline_get, cmdline_parse_u64). The input is the command line; hv sees it
  * NUL-terminated, so it gets an exactly-sized NUL-terminated heap copy.
  *
@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include <string.h>
 #include "kernel/cmdline.h"
-#include "vmx/modargs.h"
+#include "vmx/loader/modargs.h"
 #include "tests/fuzz/fuzz_common.h"
 
 #define ERR_MAX       128

@@ -9,7 +9,7 @@
 #include "kernel/percpu.h"
 #include "tests/unit/fake_frames.h"
 #include "tests/unit/fake_vmcs.h"
-#include "vmx/vmx.h"
+#include "vmx/cpu/vmx.h"
 
 #define PORT_COUNT    0x10000
 #define PORT_FLOATING 0xFFFFFFFFu /* an unclaimed ISA port reads all ones */
@@ -17,7 +17,7 @@
 #define WORD_MASK     0xFFFFu
 #define RFLAGS_RESET  0x2ull /* bit 1 always reads 1 */
 
-/* vmx/vmx.c owns these on the machine; it cannot be linked on the host (frames, VMXON). */
+/* vmx/cpu/vmx.c owns these on the machine; it cannot be linked on the host (frames, VMXON). */
 struct vmx_caps vmx_caps;
 struct vmx_config vmx_config;
 

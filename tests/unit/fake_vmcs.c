@@ -1,14 +1,14 @@
-/* The VMX instruction layer (vmx/vmx_ops.h) over an in-memory VMCS, for host tests. */
+/* The VMX instruction layer (vmx/cpu/vmx_ops.h) over an in-memory VMCS, for host tests. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 #include "tests/unit/fake_vmcs.h"
 #include "tests/unit/fake.h"
-#include "vmx/vcpu.h"
-#include "vmx/vm.h"
-#include "vmx/vmcs_fields.h"
-#include "vmx/vmx_arch.h"
-#include "vmx/vmx_ops.h"
+#include "vmx/vcpu/vcpu.h"
+#include "vmx/vm/vm.h"
+#include "vmx/cpu/vmcs_fields.h"
+#include "vmx/cpu/vmx_arch.h"
+#include "vmx/cpu/vmx_ops.h"
 
 #define ENCODING_LIMIT  0x8000u /* encodings are 15 bits (§25.11.2); bit 0 selects the high half */
 #define ACCESS_HIGH     1u
@@ -250,7 +250,7 @@ unsigned fake_vmcs_enter_count(void)
     return fake.enter_count;
 }
 
-/* vmx/entry.asm on the machine: here an entry "happens" and returns the configured status. */
+/* vmx/cpu/entry.asm on the machine: here an entry "happens" and returns the configured status. */
 int vmx_enter(struct vcpu_regs *regs, int launched)
 {
     (void)regs;
@@ -268,14 +268,18 @@ struct vcpu *fake_vm_reset(struct vm *vm, const char *name)
     fake_log_reset();
     memset(vm, 0, sizeof(*vm));
     strncpy(vm->cfg.name, name, sizeof(vm->cfg.name) - 1);
-    vm->vcpu.vm = vm;
-    vm->ept.pml4 = PADDR_NONE;
+    vm->g.name = vm->cfg.name;
+    vm->vcpu.guest = &vm->g;
+    vm->dev.host.name = vm->cfg.name;
+    vdev_bus_init(&vm->dev.bus, &vm->dev.host);
+    vm->g.bus = &vm->dev.bus;
+    vm->g.ept.pml4 = PADDR_NONE;
     return &vm->vcpu;
 }
 
 void fake_vm_ram(struct vm *vm, void *ram, uint64_t size)
 {
-    vm->mem.size = size;
-    vm->mem.nchunks = 1;
-    vm->mem.chunk[0] = (struct guest_mem_chunk){0, (paddr_t)(uintptr_t)ram, ram, size, 0};
+    vm->g.mem.size = size;
+    vm->g.mem.nchunks = 1;
+    vm->g.mem.chunk[0] = (struct guest_mem_chunk){0, (paddr_t)(uintptr_t)ram, ram, size, 0};
 }

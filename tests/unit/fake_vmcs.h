@@ -1,6 +1,6 @@
 /*
  * Host-test fakes for the two hardware layers hv's logic sits on:
- *  - tests/unit/fake_vmcs.c implements vmx/vmx_ops.h (VMXON ... INVVPID) over an in-memory
+ *  - tests/unit/fake_vmcs.c implements vmx/cpu/vmx_ops.h (VMXON ... INVVPID) over an in-memory
  *    VMCS: every encoding is a field that reads as 0 until written, widths are honoured
  *    (16/32-bit writes truncate, the "high" access of a 64-bit field reads its upper half),
  *    VMWRITE to a read-only field fails with error 13, and encodings marked unsupported fail
@@ -8,7 +8,7 @@
  *    are recorded. Also the entry assembly (vmx_enter, vmx_exit_stub).
  *  - tests/unit/fake_hw.c implements kernel/lib/hw.h over a fake machine (MSR table, CPUID table
  *    per leaf/subleaf, CRs, XCR0, RFLAGS, TSC, port I/O log), this_cpu(), and defines
- *    vmx_caps/vmx_config (vmx/vmx.c cannot be linked on the host).
+ *    vmx_caps/vmx_config (vmx/cpu/vmx.c cannot be linked on the host).
  * Call fake_vmcs_reset() and fake_hw_reset() at the start of every test.
  * A test that touches vmx_caps/vmx_config must also call fake_hw_reset() (or any fake_hw_*
  * function) so the linker takes fake_hw.o, not vmx/vmx.o, for those globals.
@@ -19,7 +19,7 @@
 #include <stdint.h>
 #include "kernel/lib/hw.h"
 
-/* ---- fake VMCS (vmx/vmx_ops.h) ---- */
+/* ---- fake VMCS (vmx/cpu/vmx_ops.h) ---- */
 
 #define FAKE_VMCS_CURRENT_PA 0x5000ull /* the VMCS fake_vmcs_reset makes current */
 #define FAKE_INV_LOG         64        /* INVEPT/INVVPID calls remembered */
@@ -64,7 +64,7 @@ struct fake_inv_call fake_vmcs_invvpid_call(unsigned i);
 /* Every later INVEPT/INVVPID fails with VMfailValid error 28 (true) or succeeds (false). */
 void fake_vmcs_fail_inv(bool fail);
 
-/* vmx_enter (vmx/entry.asm) returns this status (default 0: a VM exit happened) and counts. */
+/* vmx_enter (vmx/cpu/entry.asm) returns this status (default 0: a VM exit happened) and counts. */
 void fake_vmcs_set_enter_result(int status);
 unsigned fake_vmcs_enter_count(void);
 

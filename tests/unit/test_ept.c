@@ -9,7 +9,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <stdbool.h>
-#include "vmx/ept.h"
+#include "vmx/cpu/ept.h"
 #include "tests/unit/fake.h"
 #include "tests/unit/fake_frames.h"
 

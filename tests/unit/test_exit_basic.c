@@ -1,4 +1,4 @@
-/* Tests of the simple exit handlers (vmx/exit_basic.c): EPT violations and misconfigurations,
+/* Tests of the simple exit handlers (vmx/exit/exit_basic.c): EPT violations and misconfigurations,
    HLT, cache flushes, VMX instructions, entry failures, triple faults, exception/NMI exits,
    event windows and the informational exits, against the fake VMCS. */
 #include <stdarg.h>
@@ -8,10 +8,10 @@
 #include <cmocka.h>
 #include <stdbool.h>
 #include "kernel/lib/x86.h"
-#include "vmx/exit.h"
-#include "vmx/vm.h"
-#include "vmx/vmcs_fields.h"
-#include "vmx/vmx_arch.h"
+#include "vmx/exit/exit.h"
+#include "vmx/vm/vm.h"
+#include "vmx/cpu/vmcs_fields.h"
+#include "vmx/cpu/vmx_arch.h"
 #include "tests/unit/fake_vmcs.h"
 #include "tests/unit/fake.h"
 
@@ -56,7 +56,7 @@ static void assert_ud_not_advanced(void)
     assert_int_equal(v->events[0].type, INTR_TYPE_HW_EXCEPTION);
     assert_false(v->events[0].has_error_code);
     assert_int_equal(fake_vmcs_get(VMCS_GUEST_RIP), RIP0);
-    assert_false(vm.ended);
+    assert_false(vm.g.ended);
 }
 
 static size_t count(const char *hay, const char *needle)
@@ -95,8 +95,8 @@ static void test_ept_violation_verdicts(void **state)
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         ept_violation(cases[i].gpa, cases[i].qual);
-        if (!vm.ended || strcmp(vm.verdict, cases[i].verdict))
-            fail_msg("case %zu: \"%s\", want \"%s\"", i, vm.verdict, cases[i].verdict);
+        if (!vm.g.ended || strcmp(vm.g.verdict, cases[i].verdict))
+            fail_msg("case %zu: \"%s\", want \"%s\"", i, vm.g.verdict, cases[i].verdict);
         assert_int_equal(fake_vmcs_get(VMCS_GUEST_RIP), RIP0);
     }
 }
@@ -118,17 +118,17 @@ static void test_ept_violation_log_with_gla(void **state)
     exit_handle_ept_violation(v);
     assert_string_equal(fake_log, "vm basictest: EPT violation: X at GPA 0x1000000 (GVA "
                                   "0xffffffff81000000), page perms rw-, RIP 0x5000\n");
-    assert_string_equal(vm.verdict, "killed(EPT violation at GPA 0x1000000 X)");
+    assert_string_equal(vm.g.verdict, "killed(EPT violation at GPA 0x1000000 X)");
 }
 
 static void test_ept_violation_first_verdict_stands(void **state)
 {
     (void)state;
-    vm_end(&vm, "exit(3)");
+    guest_end(&vm.g, "exit(3)");
     fake_vmcs_set(VMCS_GUEST_PHYSICAL_ADDRESS, GPA_16M);
     fake_vmcs_set(VMCS_EXIT_QUALIFICATION, EQ_W);
     exit_handle_ept_violation(v);
-    assert_string_equal(vm.verdict, "exit(3)");
+    assert_string_equal(vm.g.verdict, "exit(3)");
 }
 
 /* ---- EPT misconfiguration ---- */
@@ -138,7 +138,7 @@ static void test_ept_misconfig(void **state)
     (void)state;
     fake_vmcs_set(VMCS_GUEST_PHYSICAL_ADDRESS, 0xFEC00000);
     exit_handle_ept_misconfig(v);
-    assert_string_equal(vm.verdict, "killed(EPT misconfiguration at GPA 0xfec00000)");
+    assert_string_equal(vm.g.verdict, "killed(EPT misconfiguration at GPA 0xfec00000)");
     assert_non_null(strstr(fake_log, "vm basictest: EPT misconfiguration at GPA 0xfec00000\n"));
 }
 
@@ -150,8 +150,8 @@ static void test_hlt_halts(void **state)
     fake_vmcs_set(VMCS_EXIT_INSTRUCTION_LEN, 1);
     fake_vmcs_set(VMCS_GUEST_INTERRUPTIBILITY, INTERRUPTIBILITY_STI); /* STI; HLT */
     exit_handle_hlt(v);
-    assert_true(vm.ended);
-    assert_string_equal(vm.verdict, "halted");
+    assert_true(vm.g.ended);
+    assert_string_equal(vm.g.verdict, "halted");
     assert_int_equal(fake_vmcs_get(VMCS_GUEST_RIP), RIP0 + 1);
     assert_int_equal(fake_vmcs_get(VMCS_GUEST_INTERRUPTIBILITY), 0);
 }
@@ -162,7 +162,7 @@ static void test_hlt_with_queued_event_continues(void **state)
     fake_vmcs_set(VMCS_EXIT_INSTRUCTION_LEN, 1);
     vcpu_inject_exception(v, EXC_DB, false, 0);
     exit_handle_hlt(v);
-    assert_false(vm.ended);
+    assert_false(vm.g.ended);
     assert_int_equal(fake_vmcs_get(VMCS_GUEST_RIP), RIP0 + 1); /* the event returns past HLT */
     assert_int_equal(v->event_count, 1);
 }
@@ -177,7 +177,7 @@ static void test_invd_wbinvd_advance(void **state)
     fake_vmcs_set(VMCS_EXIT_INSTRUCTION_LEN, 3); /* F3 0F 09: WBNOINVD */
     exit_handle_cache_flush(v);
     assert_int_equal(fake_vmcs_get(VMCS_GUEST_RIP), RIP0 + 5);
-    assert_false(vm.ended);
+    assert_false(vm.g.ended);
     assert_int_equal(v->event_count, 0);
 }
 
@@ -226,13 +226,13 @@ static void test_entry_failure_verdicts(void **state)
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         entry_failure(cases[i].basic, cases[i].qual);
-        assert_true(vm.ended);
-        if (strcmp(vm.verdict, cases[i].verdict))
-            fail_msg("case %zu: verdict \"%s\", want \"%s\"", i, vm.verdict, cases[i].verdict);
+        assert_true(vm.g.ended);
+        if (strcmp(vm.g.verdict, cases[i].verdict))
+            fail_msg("case %zu: verdict \"%s\", want \"%s\"", i, vm.g.verdict, cases[i].verdict);
         assert_int_equal(strncmp(fake_log, cases[i].log, strlen(cases[i].log)), 0);
         assert_non_null(strstr(fake_log, "\nVMCS dump:\n"));
         /* the "VM-entry failure" prefix appears once in the verdict (docs/guest-abi.md §7) */
-        assert_int_equal(count(vm.verdict, "VM-entry failure"), 1);
+        assert_int_equal(count(vm.g.verdict, "VM-entry failure"), 1);
     }
 }
 
@@ -242,7 +242,7 @@ static void test_triple_fault(void **state)
 {
     (void)state;
     exit_handle_triple_fault(v);
-    assert_string_equal(vm.verdict, "triple-fault");
+    assert_string_equal(vm.g.verdict, "triple-fault");
 }
 
 static void test_machine_check_exit(void **state)
@@ -250,7 +250,7 @@ static void test_machine_check_exit(void **state)
     (void)state;
     fake_vmcs_set(VMCS_EXIT_INTR_INFO, INFO(INTR_TYPE_HW_EXCEPTION, EXC_MC));
     exit_handle_exception_nmi(v);
-    assert_string_equal(vm.verdict, "killed(machine check)");
+    assert_string_equal(vm.g.verdict, "killed(machine check)");
 }
 
 static void test_unexpected_exception_exit(void **state)
@@ -259,7 +259,7 @@ static void test_unexpected_exception_exit(void **state)
     fake_vmcs_set(VMCS_EXIT_INTR_INFO,
                   INFO(INTR_TYPE_HW_EXCEPTION, EXC_GP) | INTR_INFO_ERROR_CODE_VALID);
     exit_handle_exception_nmi(v);
-    assert_string_equal(vm.verdict, "killed(unexpected exception 13)");
+    assert_string_equal(vm.g.verdict, "killed(unexpected exception 13)");
     assert_non_null(strstr(fake_log, "vm basictest: exit 0 (exception or NMI)"));
 }
 
@@ -268,14 +268,14 @@ static void test_host_nmi_exit_continues(void **state)
     (void)state;
     fake_vmcs_set(VMCS_EXIT_INTR_INFO, INFO(INTR_TYPE_NMI, EXC_NMI));
     exit_handle_exception_nmi(v);
-    assert_false(vm.ended);
+    assert_false(vm.g.ended);
     assert_int_equal(v->event_count, 0);
     assert_int_equal(fake_vmcs_get(VMCS_GUEST_RIP), RIP0);
     assert_string_equal(fake_log, "vm basictest: host NMI during guest execution\n");
 }
 
 /*
- * BUG (vmx/exit_basic.c, exit_handle_external_interrupt): the comment says the warning is
+ * BUG (vmx/exit/exit_basic.c, exit_handle_external_interrupt): the comment says the warning is
  * given "once per guest", but a function-static flag makes it once per hv run: the second
  * guest's external-interrupt exit is never reported. Expected: one warning per guest.
  * (This must stay the only test in this program that causes external-interrupt exits.)
@@ -287,7 +287,7 @@ static void test_external_interrupt_warned_once_per_guest(void **state)
     fake_vmcs_set(VMCS_EXIT_INTR_INFO, INFO(INTR_TYPE_EXT_INTERRUPT, 0x20));
     exit_handle_external_interrupt(v);
     exit_handle_external_interrupt(v);
-    assert_false(vm.ended);
+    assert_false(vm.g.ended);
     assert_int_equal(fake_vmcs_get(VMCS_GUEST_RIP), RIP0);
     assert_int_equal(count(fake_log, "vm basictest: external interrupt exit (info 0x80000020) "
                                      "ignored\n"),
@@ -316,7 +316,7 @@ static void test_init_sipi_preemption_timer(void **state)
     fake_vmcs_set(VMCS_EXIT_QUALIFICATION, 0x9A);
     exit_handle_sipi(v);
     exit_handle_preemption_timer(v);
-    assert_false(vm.ended);
+    assert_false(vm.g.ended);
     assert_int_equal(v->event_count, 0);
     assert_int_equal(fake_vmcs_get(VMCS_GUEST_RIP), RIP0);
     assert_string_equal(fake_log, "vm basictest: INIT signal recorded\n"

@@ -9,11 +9,11 @@
 #include "kernel/lib/msr.h"
 #include "kernel/lib/x86.h"
 #include "kernel/lib/cpuid_leaves.h"
-#include "vmx/exit.h"
-#include "vmx/guest_cpu.h"
-#include "vmx/vm.h"
-#include "vmx/vmcs_fields.h"
-#include "vmx/vmx.h"
+#include "vmx/exit/exit.h"
+#include "vmx/exit/guest_cpu.h"
+#include "vmx/vm/vm.h"
+#include "vmx/cpu/vmcs_fields.h"
+#include "vmx/cpu/vmx.h"
 #include "tests/unit/fake_vmcs.h"
 #include "tests/unit/fake.h"
 
@@ -152,7 +152,7 @@ static void test_leaf7_hidden_bits(void **state)
 }
 
 /*
- * BUG (vmx/exit_cpuid.c, filter_ext_features / cpuid_for_guest): INVPCID and RDTSCP are
+ * BUG (vmx/exit/exit_cpuid.c, filter_ext_features / cpuid_for_guest): INVPCID and RDTSCP are
  * optional controls (vmx_caps.c turns them off when the CPU lacks them); with "enable INVPCID"
  * = 0 INVPCID raises #UD in the guest, with "enable RDTSCP" = 0 RDTSCP raises #UD (SDM vol. 3
  * §26.3, Table 25-7). CPUID must then hide them: CPUID.7.0:EBX[10] and CPUID.80000001H:EDX[27].
@@ -273,9 +273,9 @@ static void test_xcr0_guest_supported(void **state)
 static void test_hypervisor_signature(void **state)
 {
     (void)state;
-    fake_hw_set_cpuid(CPUID_LEAF_HV_BASE, 0, regs(1, 2, 3, 4)); /* never consulted */
-    struct cpuid_regs r = guest(CPUID_LEAF_HV_BASE, 0);
-    assert_int_equal(r.eax, CPUID_LEAF_HV_TIMING); /* max hypervisor leaf */
+    fake_hw_set_cpuid(HV_ABI_CPUID_BASE, 0, regs(1, 2, 3, 4)); /* never consulted */
+    struct cpuid_regs r = guest(HV_ABI_CPUID_BASE, 0);
+    assert_int_equal(r.eax, HV_ABI_CPUID_TIMING); /* max hypervisor leaf */
     char sig[13];
     memcpy(sig, &r.ebx, 4);
     memcpy(sig + 4, &r.ecx, 4);
@@ -288,9 +288,9 @@ static void test_hypervisor_signature(void **state)
 static void test_hypervisor_timing_leaf(void **state)
 {
     (void)state;
-    assert_regs(guest(CPUID_LEAF_HV_TIMING, 0), (uint32_t)TSC_KHZ, 0, 0, 0);
+    assert_regs(guest(HV_ABI_CPUID_TIMING, 0), (uint32_t)TSC_KHZ, 0, 0, 0);
     guest_tsc_khz = 0;
-    assert_regs(guest(CPUID_LEAF_HV_TIMING, 0), 0, 0, 0, 0);
+    assert_regs(guest(HV_ABI_CPUID_TIMING, 0), 0, 0, 0, 0);
 }
 
 static void test_hypervisor_range_other_leaves_zero(void **state)
@@ -337,7 +337,7 @@ static void test_exit_handler_sets_registers_and_rip(void **state)
     assert_int_equal(v->regs.gpr[REG_RSI], 0x5151);
     assert_int_equal(fake_vmcs_get(VMCS_GUEST_RIP), RIP0 + 3);
     assert_int_equal(v->event_count, 0);
-    assert_false(vm.ended);
+    assert_false(vm.g.ended);
 }
 
 static void test_exit_handler_filtered_leaf(void **state)

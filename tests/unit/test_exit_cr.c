@@ -7,11 +7,11 @@
 #include <stdbool.h>
 #include "kernel/lib/msr.h"
 #include "kernel/lib/x86.h"
-#include "vmx/exit.h"
-#include "vmx/vm.h"
-#include "vmx/vmcs_fields.h"
-#include "vmx/vmcs_setup.h"
-#include "vmx/vmx.h"
+#include "vmx/exit/exit.h"
+#include "vmx/vm/vm.h"
+#include "vmx/cpu/vmcs_fields.h"
+#include "vmx/cpu/vmcs_setup.h"
+#include "vmx/cpu/vmx.h"
 #include "tests/unit/fake_vmcs.h"
 #include "tests/unit/fake.h"
 
@@ -42,7 +42,7 @@ static struct vm vm;
 static struct vcpu *v;
 static uint8_t ram[RAM_SIZE];
 
-/* The guest state as vmx/vmcs_setup.c and exit_cr.c keep it: shadow = visible, real = FIXED. */
+/* The guest state as vmx/cpu/vmcs_setup.c and exit_cr.c keep it: shadow = visible, real = FIXED. */
 static void set_guest(uint64_t cr0, uint64_t cr4, uint64_t efer, bool cs_long)
 {
     fake_vmcs_set(VMCS_CR0_READ_SHADOW, cr0);

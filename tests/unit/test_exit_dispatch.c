@@ -1,4 +1,4 @@
-/* Exit dispatch tests (vmx/exit.c): per-reason counting, the handler table, unhandled reasons,
+/* Exit dispatch tests (vmx/exit/exit.c): per-reason counting, the handler table, unhandled reasons,
    the decoded-exit log and exit reason names (SDM vol. 3 Appendix C), against the fake VMCS. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,10 +8,10 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include "kernel/lib/x86.h"
-#include "vmx/exit.h"
-#include "vmx/vm.h"
-#include "vmx/vmcs_fields.h"
-#include "vmx/vmx_arch.h"
+#include "vmx/exit/exit.h"
+#include "vmx/vm/vm.h"
+#include "vmx/cpu/vmcs_fields.h"
+#include "vmx/cpu/vmx_arch.h"
 #include "tests/unit/fake_vmcs.h"
 #include "tests/unit/fake.h"
 
@@ -90,7 +90,7 @@ static void test_counts_per_reason_and_calls_handler(void **state)
     assert_int_equal(v->exit_counts[VMX_EXIT_WBINVD], 1);
     assert_int_equal(v->exit_counts[VMX_EXIT_PREEMPTION_TIMER], 1);
     assert_int_equal(counted(), 5);
-    assert_false(vm.ended);
+    assert_false(vm.g.ended);
     assert_non_null(strstr(fake_log, "vm disptest: exit CPUID at RIP 0x3000\n"));
 }
 
@@ -100,7 +100,7 @@ static void test_reason_flags_masked(void **state)
     /* bit 27 (enclave mode) and bit 28 (pending MTF) are not part of the basic reason */
     exit_dispatch(v, (1u << 27) | (1u << 28) | VMX_EXIT_HLT);
     assert_int_equal(v->exit_counts[VMX_EXIT_HLT], 1);
-    assert_string_equal(vm.verdict, "halted");
+    assert_string_equal(vm.g.verdict, "halted");
 }
 
 static void test_unhandled_task_switch(void **state)
@@ -113,8 +113,8 @@ static void test_unhandled_task_switch(void **state)
     fake_vmcs_set(VMCS_EXIT_INTR_INFO, 0x80000B0E);
     fake_vmcs_set(VMCS_IDT_VECTORING_INFO, 0x80000030);
     exit_dispatch(v, VMX_EXIT_TASK_SWITCH);
-    assert_true(vm.ended);
-    assert_string_equal(vm.verdict, "killed(unhandled exit task switch)");
+    assert_true(vm.g.ended);
+    assert_string_equal(vm.g.verdict, "killed(unhandled exit task switch)");
     assert_int_equal(v->exits, 1);
     assert_int_equal(v->exit_counts[VMX_EXIT_TASK_SWITCH], 1);
     assert_int_equal(fake_vmcs_get(VMCS_GUEST_RIP), RIP0);
@@ -137,10 +137,10 @@ static void test_other_unhandled_reasons(void **state)
     for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++) {
         setup(NULL);
         exit_dispatch(v, reasons[i]);
-        char want[VM_VERDICT_MAX];
+        char want[GUEST_VERDICT_MAX];
         snprintf(want, sizeof(want), "killed(unhandled exit %s)", exit_reason_name(reasons[i]));
-        if (!vm.ended || strcmp(vm.verdict, want))
-            fail_msg("reason %u: verdict \"%s\", want \"%s\"", reasons[i], vm.verdict, want);
+        if (!vm.g.ended || strcmp(vm.g.verdict, want))
+            fail_msg("reason %u: verdict \"%s\", want \"%s\"", reasons[i], vm.g.verdict, want);
         assert_int_equal(v->exit_counts[reasons[i]], 1);
     }
 }
@@ -149,13 +149,13 @@ static void test_reason_beyond_table(void **state)
 {
     (void)state;
     exit_dispatch(v, VMX_EXIT_COUNT);
-    assert_string_equal(vm.verdict, "killed(unhandled exit " UNKNOWN ")");
+    assert_string_equal(vm.g.verdict, "killed(unhandled exit " UNKNOWN ")");
     assert_int_equal(v->exits, 1);
     assert_int_equal(counted(), 0); /* no per-reason slot for it */
     assert_non_null(strstr(fake_log, "vm disptest: exit 78 (" UNKNOWN ")"));
     setup(NULL);
     exit_dispatch(v, 0xFFFF);
-    assert_string_equal(vm.verdict, "killed(unhandled exit " UNKNOWN ")");
+    assert_string_equal(vm.g.verdict, "killed(unhandled exit " UNKNOWN ")");
     assert_int_equal(counted(), 0);
 }
 
@@ -165,8 +165,8 @@ static void test_entry_failure_reason(void **state)
     fake_vmcs_set(VMCS_EXIT_REASON, VMX_EXIT_REASON_ENTRY_FAIL | VMX_EXIT_ENTRY_FAIL_GUEST_STATE);
     exit_dispatch(v, VMX_EXIT_REASON_ENTRY_FAIL | VMX_EXIT_ENTRY_FAIL_GUEST_STATE);
     assert_int_equal(v->exit_counts[VMX_EXIT_ENTRY_FAIL_GUEST_STATE], 1);
-    assert_true(vm.ended);
-    assert_non_null(strstr(vm.verdict, "invalid guest state"));
+    assert_true(vm.g.ended);
+    assert_non_null(strstr(vm.g.verdict, "invalid guest state"));
 }
 
 static void test_log_decoded_marks_entry_failure(void **state)
@@ -175,7 +175,7 @@ static void test_log_decoded_marks_entry_failure(void **state)
     exit_log_decoded(v, VMX_EXIT_REASON_ENTRY_FAIL | VMX_EXIT_ENTRY_FAIL_MSR_LOAD);
     assert_non_null(strstr(fake_log, "vm disptest: exit 34 (VM-entry failure: MSR loading) "
                                      "[VM-entry failure] qualification=0x0 RIP=0x3000"));
-    assert_false(vm.ended);
+    assert_false(vm.g.ended);
 }
 
 /* The handler table sends each kind of exit to the right place. */
@@ -190,7 +190,7 @@ static void test_vmx_instructions_dispatch_to_ud(void **state)
     for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++) {
         setup(NULL);
         exit_dispatch(v, reasons[i]);
-        if (vm.ended || v->event_count != 1 || v->events[0].vector != EXC_UD)
+        if (vm.g.ended || v->event_count != 1 || v->events[0].vector != EXC_UD)
             fail_msg("reason %u (%s): no #UD", reasons[i], exit_reason_name(reasons[i]));
         assert_int_equal(fake_vmcs_get(VMCS_GUEST_RIP), RIP0);
     }
@@ -205,7 +205,7 @@ static void test_window_exits_dispatch(void **state)
     fake_vmcs_set(VMCS_PROC_BASED_CTLS, PROC_HLT_EXITING | PROC_NMI_WINDOW_EXITING);
     exit_dispatch(v, VMX_EXIT_NMI_WINDOW);
     assert_int_equal(fake_vmcs_get(VMCS_PROC_BASED_CTLS), PROC_HLT_EXITING);
-    assert_false(vm.ended);
+    assert_false(vm.g.ended);
     assert_int_equal(fake_vmcs_get(VMCS_GUEST_RIP), RIP0);
 }
 
@@ -213,12 +213,12 @@ static void test_fatal_exits_dispatch(void **state)
 {
     (void)state;
     exit_dispatch(v, VMX_EXIT_TRIPLE_FAULT);
-    assert_string_equal(vm.verdict, "triple-fault");
+    assert_string_equal(vm.g.verdict, "triple-fault");
     setup(NULL);
     fake_vmcs_set(VMCS_GUEST_PHYSICAL_ADDRESS, 0x1000000);
     fake_vmcs_set(VMCS_EXIT_QUALIFICATION, 0x2);
     exit_dispatch(v, VMX_EXIT_EPT_VIOLATION);
-    assert_string_equal(vm.verdict, "killed(EPT violation at GPA 0x1000000 W)");
+    assert_string_equal(vm.g.verdict, "killed(EPT violation at GPA 0x1000000 W)");
 }
 
 static void test_harmless_exits_dispatch(void **state)
@@ -227,13 +227,13 @@ static void test_harmless_exits_dispatch(void **state)
     static const uint32_t reasons[] = {VMX_EXIT_INIT, VMX_EXIT_SIPI, VMX_EXIT_PREEMPTION_TIMER};
     for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
         exit_dispatch(v, reasons[i]);
-    assert_false(vm.ended);
+    assert_false(vm.g.ended);
     assert_int_equal(v->event_count, 0);
     assert_int_equal(fake_vmcs_get(VMCS_GUEST_RIP), RIP0);
     assert_int_equal(v->exits, 3);
 }
 
-/* ---- the report with the per-exit counts (vmx/vm_verdict.c) ---- */
+/* ---- the report with the per-exit counts (vmx/vm/vm_verdict.c) ---- */
 
 static void test_report_lists_counts(void **state)
 {

@@ -1,5 +1,5 @@
-/* Port I/O tests: exit-qualification decoding and device registration (vmx/io.c), and the I/O
-   exit handler (vmx/exit_io.c) for IN/OUT and INS/OUTS with REP, against the fake VMCS, with
+/* Port I/O tests: exit-qualification decoding and device registration (vmx/exit/io.c), and the I/O
+   exit handler (vmx/exit/exit_io.c) for IN/OUT and INS/OUTS with REP, against the fake VMCS, with
    guest RAM in a host array (paging off, and 4-level paging built in that RAM). */
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,13 +10,32 @@
 #include <stdbool.h>
 #include "kernel/lib/msr.h"
 #include "kernel/lib/x86.h"
-#include "vmx/exit.h"
-#include "vmx/guest_walk.h"
-#include "vmx/io.h"
-#include "vmx/vm.h"
-#include "vmx/vmcs_fields.h"
+#include "vmx/exit/exit.h"
+#include "vmx/vcpu/guest_walk.h"
+#include "vmx/exit/io.h"
+#include "vmx/vm/vm.h"
+#include "vmx/cpu/vmcs_fields.h"
 #include "tests/unit/fake_vmcs.h"
 #include "tests/unit/fake.h"
+
+/* A port device as the tests describe it, registered on the VM's bus (drivers/vdev/bus.c). */
+struct io_device {
+    const char *name;
+    uint16_t base, count;
+    uint32_t (*in)(void *dev, uint16_t port, unsigned size);
+    void (*out)(void *dev, uint16_t port, unsigned size, uint32_t value);
+};
+#define VM_IO_DEVICES VDEV_MAX_IO
+
+static struct vdev_io_ops io_ops_pool[4 * VDEV_MAX_IO];
+static unsigned io_ops_used;
+
+static int io_register(struct vm *m, const struct io_device *d)
+{
+    struct vdev_io_ops *ops = &io_ops_pool[io_ops_used++ % (4 * VDEV_MAX_IO)];
+    *ops = (struct vdev_io_ops){d->in, d->out};
+    return vdev_bus_add_io(&m->dev.bus, d->name, d->base, d->count, ops, m);
+}
 
 #define RAM_SIZE   0x20000ull
 #define RIP0       0x4000ull
@@ -62,7 +81,7 @@ static struct {
     uint32_t out_value[PROBE_MAX];
 } probe;
 
-static uint32_t probe_in(struct vm *m, uint16_t port, unsigned size)
+static uint32_t probe_in(void *m, uint16_t port, unsigned size)
 {
     (void)m;
     if (probe.ins < PROBE_MAX) {
@@ -72,7 +91,7 @@ static uint32_t probe_in(struct vm *m, uint16_t port, unsigned size)
     return PROBE_IN0 + probe.ins++;
 }
 
-static void probe_out(struct vm *m, uint16_t port, unsigned size, uint32_t value)
+static void probe_out(void *m, uint16_t port, unsigned size, uint32_t value)
 {
     (void)m;
     if (probe.outs < PROBE_MAX) {
@@ -140,7 +159,7 @@ static void io_exit(uint64_t qual, uint32_t len)
 static void assert_advanced(uint32_t len)
 {
     assert_int_equal(v->event_count, 0);
-    assert_false(vm.ended);
+    assert_false(vm.g.ended);
     assert_int_equal(fake_vmcs_get(VMCS_GUEST_RIP), RIP0 + len);
     assert_int_equal(fake_hw_port_log_count(), 0); /* no port ever reaches the hardware */
 }
@@ -154,7 +173,7 @@ static void assert_pf(uint64_t cr2, uint32_t error_code)
     assert_int_equal(v->events[0].error_code, error_code);
     assert_int_equal(v->regs.cr2, cr2);
     assert_int_equal(fake_vmcs_get(VMCS_GUEST_RIP), RIP0); /* the instruction faulted */
-    assert_false(vm.ended);
+    assert_false(vm.g.ended);
 }
 
 static size_t count(const char *hay, const char *needle)
@@ -223,15 +242,15 @@ static void test_undecodable_exit_kills(void **state)
 {
     (void)state;
     io_exit(2 | Q_PORT(0x80), 1);
-    assert_true(vm.ended);
-    assert_string_equal(vm.verdict, "killed(undecodable I/O exit)");
+    assert_true(vm.g.ended);
+    assert_string_equal(vm.g.verdict, "killed(undecodable I/O exit)");
     assert_int_equal(fake_vmcs_get(VMCS_GUEST_RIP), RIP0);
     assert_non_null(strstr(fake_log, "vm iotest: exit 30 (I/O instruction)"));
 }
 
 /* ---- io_register ---- */
 
-static uint32_t dummy_in(struct vm *m, uint16_t port, unsigned size)
+static uint32_t dummy_in(void *m, uint16_t port, unsigned size)
 {
     (void)m, (void)port, (void)size;
     return 0;
@@ -253,7 +272,7 @@ static void test_register_overlap_and_limits(void **state)
     static const struct io_device past_end = {"past", 0xFFFF, 2, dummy_in, 0};
     assert_int_equal(io_register(&vm, &empty), -1);
     assert_int_equal(io_register(&vm, &past_end), -1);
-    assert_int_equal(vm.io_device_count, 1);
+    assert_int_equal(vm.dev.bus.io_count, 1);
 
     /* adjacent ranges are fine, up to VM_IO_DEVICES in all */
     static const struct io_device below = {"below", 0xFC, 4, dummy_in, 0};
@@ -263,14 +282,14 @@ static void test_register_overlap_and_limits(void **state)
     assert_int_equal(io_register(&vm, &above), 0);
     assert_int_equal(io_register(&vm, &last), 0);
     static struct io_device more[VM_IO_DEVICES];
-    unsigned n = vm.io_device_count;
+    unsigned n = vm.dev.bus.io_count;
     for (unsigned i = 0; n < VM_IO_DEVICES; i++, n++) {
         more[i] = (struct io_device){"more", (uint16_t)(0x1000 + 0x10 * i), 0x10, dummy_in, 0};
         assert_int_equal(io_register(&vm, &more[i]), 0);
     }
     static const struct io_device full = {"full", 0x8000, 1, dummy_in, 0};
     assert_int_equal(io_register(&vm, &full), -1);
-    assert_int_equal(vm.io_device_count, VM_IO_DEVICES);
+    assert_int_equal(vm.dev.bus.io_count, VM_IO_DEVICES);
 }
 
 /* ---- dispatch ---- */
@@ -280,7 +299,7 @@ static struct {
     uint16_t last_port;
 } hits;
 
-static uint32_t dev_a_in(struct vm *m, uint16_t port, unsigned size)
+static uint32_t dev_a_in(void *m, uint16_t port, unsigned size)
 {
     (void)m, (void)size;
     hits.a_in++;
@@ -288,7 +307,7 @@ static uint32_t dev_a_in(struct vm *m, uint16_t port, unsigned size)
     return 0xAA;
 }
 
-static uint32_t dev_b_in(struct vm *m, uint16_t port, unsigned size)
+static uint32_t dev_b_in(void *m, uint16_t port, unsigned size)
 {
     (void)m, (void)size;
     hits.b_in++;
@@ -296,7 +315,7 @@ static uint32_t dev_b_in(struct vm *m, uint16_t port, unsigned size)
     return 0xBBBBBBBB;
 }
 
-static void dev_b_out(struct vm *m, uint16_t port, unsigned size, uint32_t value)
+static void dev_b_out(void *m, uint16_t port, unsigned size, uint32_t value)
 {
     (void)m, (void)size, (void)value;
     hits.b_out++;
@@ -311,19 +330,19 @@ static void test_dispatch_by_range(void **state)
     memset(&hits, 0, sizeof(hits));
     assert_int_equal(io_register(&vm, &dev_a), 0);
     assert_int_equal(io_register(&vm, &dev_b), 0);
-    assert_int_equal(io_port_in(&vm, 0x200, 1), 0xAA);
-    assert_int_equal(io_port_in(&vm, 0x203, 1), 0xAA);
+    assert_int_equal(vdev_bus_in(&vm.dev.bus, 0x200, 1), 0xAA);
+    assert_int_equal(vdev_bus_in(&vm.dev.bus, 0x203, 1), 0xAA);
     assert_int_equal(hits.last_port, 0x203);
-    assert_int_equal(io_port_in(&vm, 0x204, 2), 0xBBBB); /* masked to the access size */
-    assert_int_equal(io_port_in(&vm, 0x205, 4), 0xBBBBBBBB);
+    assert_int_equal(vdev_bus_in(&vm.dev.bus, 0x204, 2), 0xBBBB); /* masked to the access size */
+    assert_int_equal(vdev_bus_in(&vm.dev.bus, 0x205, 4), 0xBBBBBBBB);
     assert_int_equal(hits.last_port, 0x205);
-    assert_int_equal(io_port_in(&vm, 0x206, 1), 0xFF); /* past b: unclaimed */
-    assert_int_equal(io_port_in(&vm, 0x1FF, 2), 0xFFFF);
+    assert_int_equal(vdev_bus_in(&vm.dev.bus, 0x206, 1), 0xFF); /* past b: unclaimed */
+    assert_int_equal(vdev_bus_in(&vm.dev.bus, 0x1FF, 2), 0xFFFF);
     assert_int_equal(hits.a_in, 2);
     assert_int_equal(hits.b_in, 2);
     /* a has no OUT handler: the write is dropped (and said once) */
-    io_port_out(&vm, 0x201, 1, 5);
-    io_port_out(&vm, 0x205, 1, 5);
+    vdev_bus_out(&vm.dev.bus, 0x201, 1, 5);
+    vdev_bus_out(&vm.dev.bus, 0x205, 1, 5);
     assert_int_equal(hits.b_out, 1);
     assert_int_equal(hits.last_port, 0x205);
     assert_int_equal(count(fake_log, "OUT of unclaimed port 0x201"), 1);
@@ -335,7 +354,7 @@ static void test_device_without_in_reads_all_ones(void **state)
     (void)state;
     static const struct io_device out_only = {"out-only", 0x300, 1, 0, dev_b_out};
     assert_int_equal(io_register(&vm, &out_only), 0);
-    assert_int_equal(io_port_in(&vm, 0x300, 4), 0xFFFFFFFF);
+    assert_int_equal(vdev_bus_in(&vm.dev.bus, 0x300, 4), 0xFFFFFFFF);
     assert_int_equal(count(fake_log, "IN of unclaimed port 0x300"), 1);
 }
 
@@ -481,7 +500,7 @@ static void test_outs_segment_override(void **state)
 }
 
 /*
- * BUG (vmx/exit_io.c, string_io): "64-bit mode ignores the ES/CS/SS/DS bases" is decided from
+ * BUG (vmx/exit/exit_io.c, string_io): "64-bit mode ignores the ES/CS/SS/DS bases" is decided from
  * CS.L alone, but 64-bit mode is IA-32e mode and CS.L (SDM vol. 3 §5.2.1; vcpu_in_64bit_mode).
  * A legacy protected-mode guest whose code descriptor has the L bit set gets its DS base
  * dropped. Expected: OUTS reads DS.base + ESI = 0x5010.
@@ -625,12 +644,12 @@ static void test_outs_outside_ram_kills(void **state)
     (void)state;
     v->regs.gpr[REG_RSI] = RAM_SIZE;
     io_exit(Q_SIZE(1) | Q_STRING | Q_PORT(PROBE_PORT), 2);
-    assert_true(vm.ended);
+    assert_true(vm.g.ended);
     /* as the EPT violation the CPU would raise for a MOV from there */
     char want[64];
     snprintf(want, sizeof(want), "killed(EPT violation at GPA 0x%llx R)",
              (unsigned long long)RAM_SIZE);
-    assert_string_equal(vm.verdict, want);
+    assert_string_equal(vm.g.verdict, want);
     assert_int_equal(probe.outs, 0);
     assert_int_equal(fake_vmcs_get(VMCS_GUEST_RIP), RIP0);
 }

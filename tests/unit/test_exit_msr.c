@@ -8,9 +8,9 @@
 #include "kernel/lib/msr.h"
 #include "kernel/lib/x86.h"
 #include "kernel/lib/cpuid_leaves.h"
-#include "vmx/exit.h"
-#include "vmx/vm.h"
-#include "vmx/vmcs_fields.h"
+#include "vmx/exit/exit.h"
+#include "vmx/vm/vm.h"
+#include "vmx/cpu/vmcs_fields.h"
 #include "tests/unit/fake_vmcs.h"
 #include "tests/unit/fake.h"
 
@@ -241,7 +241,7 @@ static void test_vcpus_do_not_share_virtual_msrs(void **state)
     (void)state;
     static struct vm other;
     memset(&other, 0, sizeof(other));
-    other.vcpu.vm = &other;
+    other.vcpu.guest = &other.g;
     wrmsr_ok(MSR_IA32_LSTAR, HIGH_CANONICAL);
     assert_int_equal(other.vcpu.msr.lstar, 0);
 }

@@ -7,9 +7,9 @@
 #include <stdbool.h>
 #include "kernel/lib/x86.h"
 #include "kernel/lib/cpuid_leaves.h"
-#include "vmx/exit.h"
-#include "vmx/vm.h"
-#include "vmx/vmcs_fields.h"
+#include "vmx/exit/exit.h"
+#include "vmx/vm/vm.h"
+#include "vmx/cpu/vmcs_fields.h"
 #include "tests/unit/fake_vmcs.h"
 #include "tests/unit/fake.h"
 

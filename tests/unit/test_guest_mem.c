@@ -1,4 +1,4 @@
-/* Unit tests for vmx/guest_mem.c: guest RAM over several host chunks. */
+/* Unit tests for mm/guest_mem.c: guest RAM over several host chunks. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -6,7 +6,7 @@
 #include <cmocka.h>
 #include <stdlib.h>
 #include <string.h>
-#include "vmx/guest_mem.h"
+#include "mm/guest_mem.h"
 #include "tests/unit/fake.h"
 
 #define CHUNK_A_SIZE 0x2000u /* GPA [0, 0x2000) */

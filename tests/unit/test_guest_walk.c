@@ -1,4 +1,4 @@
-/* Unit tests for vmx/guest_walk.c: the guest page walk over hand-built guest page tables. */
+/* Unit tests for vmx/vcpu/guest_walk.c: the guest page walk over hand-built guest page tables. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -8,8 +8,8 @@
 #include <string.h>
 #include "kernel/lib/msr.h"
 #include "kernel/lib/x86.h"
-#include "vmx/guest_mem.h"
-#include "vmx/guest_walk.h"
+#include "mm/guest_mem.h"
+#include "vmx/vcpu/guest_walk.h"
 #include "tests/unit/fake.h"
 
 /* Guest RAM: two malloc'd 4 MiB chunks, GPA [0, 4 MiB) and [4 MiB, 8 MiB). */

@@ -1,4 +1,4 @@
-/* Hypercall tests (vmx/hypercall.c, docs/guest-abi.md §6): exit, console write, info, unknown
+/* Hypercall tests (vmx/exit/hypercall.c, docs/guest-abi.md §6): exit, console write, info, unknown
    numbers and VMCALL from user mode, against the fake VMCS and guest RAM in a host array. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -6,13 +6,13 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <stdbool.h>
-#include "drivers/vdev.h"
+#include "drivers/vdev/vdev.h"
 #include "kernel/lib/x86.h"
-#include "vmx/exit.h"
-#include "vmx/guest_cpu.h"
-#include "vmx/hypercall.h"
-#include "vmx/vm.h"
-#include "vmx/vmcs_fields.h"
+#include "vmx/exit/exit.h"
+#include "vmx/exit/guest_cpu.h"
+#include "vmx/exit/hypercall.h"
+#include "vmx/vm/vm.h"
+#include "vmx/cpu/vmcs_fields.h"
 #include "tests/unit/fake_vmcs.h"
 #include "tests/unit/fake.h"
 
@@ -66,8 +66,8 @@ static void test_exit(void **state)
 {
     (void)state;
     assert_int_equal(vmcall(HC_EXIT, HIGH_NOISE | 7, 0), 0);
-    assert_true(vm.ended);
-    assert_string_equal(vm.verdict, "exit(7)");
+    assert_true(vm.g.ended);
+    assert_string_equal(vm.g.verdict, "exit(7)");
     assert_advanced(); /* RIP advances after every call, exit included */
 }
 
@@ -75,7 +75,7 @@ static void test_exit_status_is_32_bits_unsigned(void **state)
 {
     (void)state;
     vmcall(HIGH_NOISE | HC_EXIT, 0xFFFFFFFF, 0);
-    assert_string_equal(vm.verdict, "exit(4294967295)");
+    assert_string_equal(vm.g.verdict, "exit(4294967295)");
 }
 
 /* ---- console write ---- */
@@ -86,15 +86,15 @@ static void test_console_write(void **state)
     memcpy(ram + BUF_GPA, "hi there\nmore", 13);
     assert_int_equal(vmcall(HC_CONSOLE_WRITE, HIGH_NOISE | BUF_GPA, HIGH_NOISE | 13), 13);
     assert_advanced();
-    assert_false(vm.ended);
+    assert_false(vm.g.ended);
     assert_string_equal(fake_log, "[hctest] hi there\n");
-    assert_int_equal(vm.console_len, 4); /* "more" waits for its newline */
+    assert_int_equal(vm.g.console_len, 4); /* "more" waits for its newline */
 }
 
 static void test_console_write_joins_com1_line(void **state)
 {
     (void)state;
-    vm_console_write(&vm, "from ", 5);
+    guest_console_write(&vm.g, "from ", 5);
     memcpy(ram + BUF_GPA, "vmcall\n", 7);
     assert_int_equal(vmcall(HC_CONSOLE_WRITE, BUF_GPA, 7), 7);
     assert_string_equal(fake_log, "[hctest] from vmcall\n");
@@ -133,12 +133,12 @@ static void test_console_write_out_of_range(void **state)
     assert_int_equal(vmcall(HC_CONSOLE_WRITE, RAM_SIZE - 4, 9), HC_EINVAL);
     assert_int_equal(HC_EINVAL, 0xFFFFFFFFFFFFFFFEull);
     assert_advanced();
-    assert_int_equal(vm.console_len, 0); /* nothing printed, nothing buffered */
+    assert_int_equal(vm.g.console_len, 0); /* nothing printed, nothing buffered */
     assert_string_equal(fake_log, "");
     assert_int_equal(vmcall(HC_CONSOLE_WRITE, 0xFFFFFFFF, 2), HC_EINVAL);
     assert_int_equal(vmcall(HC_CONSOLE_WRITE, RAM_SIZE, 1), HC_EINVAL);
-    assert_int_equal(vm.console_len, 0);
-    assert_false(vm.ended);
+    assert_int_equal(vm.g.console_len, 0);
+    assert_false(vm.g.ended);
 }
 
 static void test_console_write_too_long(void **state)
@@ -149,7 +149,7 @@ static void test_console_write_too_long(void **state)
     fake_vmcs_set(VMCS_GUEST_RIP, RIP0);
     assert_int_equal(vmcall(HC_CONSOLE_WRITE, 0, 0xFFFFFFFF), HC_EINVAL);
     assert_advanced();
-    assert_int_equal(vm.console_len, 0);
+    assert_int_equal(vm.g.console_len, 0);
     assert_string_equal(fake_log, "");
 }
 
@@ -227,7 +227,7 @@ static void test_unknown_number(void **state)
     fake_vmcs_set(VMCS_GUEST_RIP, RIP0);
     assert_int_equal(vmcall(0x80000000, 0, 0), ~0ull);
     assert_advanced();
-    assert_false(vm.ended);
+    assert_false(vm.g.ended);
 }
 
 static void test_number_is_eax_only(void **state)
@@ -235,7 +235,7 @@ static void test_number_is_eax_only(void **state)
     (void)state;
     /* RAX = 1 << 32: EAX = 0 is exit */
     vmcall(1ull << 32, 3, 0);
-    assert_string_equal(vm.verdict, "exit(3)");
+    assert_string_equal(vm.g.verdict, "exit(3)");
 }
 
 static void test_user_mode_gets_ud(void **state)
@@ -248,7 +248,7 @@ static void test_user_mode_gets_ud(void **state)
     assert_int_equal(v->events[0].type, INTR_TYPE_HW_EXCEPTION);
     assert_false(v->events[0].has_error_code);
     assert_int_equal(fake_vmcs_get(VMCS_GUEST_RIP), RIP0); /* not advanced */
-    assert_false(vm.ended);
+    assert_false(vm.g.ended);
 }
 
 static void test_cpl1_gets_ud(void **state)

@@ -6,8 +6,8 @@
 #include <cmocka.h>
 #include <stdbool.h>
 #include "kernel/lib/msr.h"
-#include "vmx/intercept.h"
-#include "vmx/vm.h"
+#include "vmx/vcpu/intercept.h"
+#include "vmx/vm/vm.h"
 #include "tests/unit/fake.h"
 
 #define BITMAP_BYTES   4096
@@ -143,10 +143,10 @@ static void test_vcpu_wrappers_use_vm_bitmaps(void **state)
     (void)state;
     static struct vm vm;
     memset(&vm, 0, sizeof(vm));
-    vm.vcpu.vm = &vm;
-    vm.io_bitmap[0] = (paddr_t)(uintptr_t)io_a; /* host tests: physical = host pointer */
-    vm.io_bitmap[1] = (paddr_t)(uintptr_t)io_b;
-    vm.msr_bitmap = (paddr_t)(uintptr_t)msrs;
+    vm.vcpu.guest = &vm.g;
+    vm.g.io_bitmap[0] = (paddr_t)(uintptr_t)io_a; /* host tests: physical = host pointer */
+    vm.g.io_bitmap[1] = (paddr_t)(uintptr_t)io_b;
+    vm.g.msr_bitmap = (paddr_t)(uintptr_t)msrs;
     assert_int_equal(vcpu_set_io_intercept(&vm.vcpu, 0x60, 5, true), 0);
     assert_int_equal(io_a[0x60 / 8], 0x1F);
     assert_int_equal(vcpu_set_io_intercept(&vm.vcpu, 0xCF8, 8, true), 0);

@@ -1,4 +1,4 @@
-/* Unit tests for vmx/loader.c: ELF32/ELF64/flat images into guest RAM, entry state, the
+/* Unit tests for vmx/loader/loader.c: ELF32/ELF64/flat images into guest RAM, entry state, the
    Multiboot 1 information structure and the LONG64 identity page tables. */
 #define _DEFAULT_SOURCE /* MAP_ANONYMOUS, MAP_NORESERVE for multi-GiB test RAM */
 #include <stdarg.h>
@@ -11,10 +11,10 @@
 #include <string.h>
 #include <sys/mman.h>
 #include "mm/pagetable.h"
-#include "vmx/elf.h"
-#include "vmx/guest_mem.h"
-#include "vmx/loader.h"
-#include "vmx/modargs.h"
+#include "vmx/loader/elf.h"
+#include "mm/guest_mem.h"
+#include "vmx/loader/loader.h"
+#include "vmx/loader/modargs.h"
 #include "tests/unit/fake.h"
 
 #define MIB          (1ull << 20)

@@ -1,4 +1,4 @@
-/* Unit tests for vmx/modargs.c: the guest module command line. */
+/* Unit tests for vmx/loader/modargs.c: the guest module command line. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -6,7 +6,7 @@
 #include <cmocka.h>
 #include <stdbool.h>
 #include <string.h>
-#include "vmx/modargs.h"
+#include "vmx/loader/modargs.h"
 #include "tests/unit/fake.h"
 
 #define ERR_MAX 128

@@ -1,5 +1,5 @@
-/* vCPU event tests (vmx/vcpu.c): exception queueing and #DF/triple-fault escalation (SDM vol. 3
-   §6.15, Table 6-5), event delivery at entry (§27.6, §28.2.4) with interrupt/NMI windows, and
+/* vCPU event tests (vmx/vcpu/vcpu.c): exception queueing and #DF/triple-fault escalation (SDM vol.
+   3 §6.15, Table 6-5), event delivery at entry (§27.6, §28.2.4) with interrupt/NMI windows, and
    vcpu_skip_instruction, against the fake VMCS. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,10 +9,10 @@
 #include <stdbool.h>
 #include "kernel/lib/msr.h"
 #include "kernel/lib/x86.h"
-#include "vmx/vcpu.h"
-#include "vmx/vm.h"
-#include "vmx/vmcs_fields.h"
-#include "vmx/vmx.h"
+#include "vmx/vcpu/vcpu.h"
+#include "vmx/vm/vm.h"
+#include "vmx/cpu/vmcs_fields.h"
+#include "vmx/cpu/vmx.h"
 #include "tests/unit/fake_vmcs.h"
 #include "tests/unit/fake.h"
 
@@ -64,7 +64,7 @@ static void test_inject_queues(void **state)
     assert_int_equal(v->event_count, 1);
     assert_event(0, EXC_PF, true, 0x6);
     assert_int_equal(v->events[0].instr_len, 0);
-    assert_false(vm.ended);
+    assert_false(vm.g.ended);
 }
 
 static void test_inject_gp0_and_ud(void **state)
@@ -98,9 +98,9 @@ static void test_double_fault_combinations(void **state)
         setup(NULL);
         vcpu_inject_exception(v, cases[i].first, true, 0x1111);
         vcpu_inject_exception(v, cases[i].second, true, 0x2222);
-        if (vm.ended)
+        if (vm.g.ended)
             fail_msg("case %zu: %u then %u ended the VM (%s)", i, cases[i].first, cases[i].second,
-                     vm.verdict);
+                     vm.g.verdict);
         if (cases[i].df) {
             if (v->event_count != 1 || v->events[0].vector != EXC_DF)
                 fail_msg("case %zu: %u then %u: want one #DF, got %u events, first %u", i,
@@ -126,8 +126,8 @@ static void test_triple_fault(void **state)
         vcpu_inject_exception(v, EXC_GP, true, 0); /* -> #DF */
         assert_event(0, EXC_DF, true, 0);
         vcpu_inject_exception(v, second[i], true, 0);
-        assert_true(vm.ended);
-        assert_string_equal(vm.verdict, "triple-fault");
+        assert_true(vm.g.ended);
+        assert_string_equal(vm.g.verdict, "triple-fault");
     }
 }
 
@@ -136,12 +136,12 @@ static void test_benign_during_double_fault_is_serial(void **state)
     (void)state;
     vcpu_inject_exception(v, EXC_DF, true, 0);
     vcpu_inject_exception(v, EXC_DB, false, 0);
-    assert_false(vm.ended);
+    assert_false(vm.g.ended);
     assert_int_equal(v->event_count, 2);
 }
 
 /*
- * BUG (vmx/vcpu.c, combine_exceptions / vcpu_inject_exception): combine_exceptions returns
+ * BUG (vmx/vcpu/vcpu.c, combine_exceptions / vcpu_inject_exception): combine_exceptions returns
  * either -1, EXC_DF (meaning "escalate") or the second vector (meaning "serial"), so when the
  * second exception is itself #DF the caller cannot tell the two apart and replaces the pending
  * benign exception with #DF. Table 6-5: benign first, anything second = handled serially.
@@ -152,7 +152,7 @@ static void test_df_after_benign_is_serial(void **state)
     (void)state;
     vcpu_inject_exception(v, EXC_BP, false, 0);
     vcpu_inject_exception(v, EXC_DF, true, 0);
-    assert_false(vm.ended);
+    assert_false(vm.g.ended);
     assert_int_equal(v->event_count, 2);
     assert_event(0, EXC_BP, false, 0);
     assert_event(1, EXC_DF, true, 0);
@@ -164,10 +164,10 @@ static void test_queue_overflow(void **state)
     for (unsigned i = 0; i < VCPU_EVENT_QUEUE; i++)
         vcpu_inject_exception(v, EXC_BP, false, 0);
     assert_int_equal(v->event_count, VCPU_EVENT_QUEUE);
-    assert_false(vm.ended);
+    assert_false(vm.g.ended);
     vcpu_inject_exception(v, EXC_DB, false, 0);
-    assert_true(vm.ended);
-    assert_string_equal(vm.verdict, "killed(event queue overflow)");
+    assert_true(vm.g.ended);
+    assert_string_equal(vm.g.verdict, "killed(event queue overflow)");
     assert_int_equal(v->event_count, VCPU_EVENT_QUEUE);
 }
 
@@ -290,7 +290,7 @@ static void test_nmi_blocked_sets_nmi_window(void **state)
 }
 
 /*
- * BUG (latent: nothing queues NMIs yet) (vmx/vcpu.c, vcpu_deliver_events): "NMI-window
+ * BUG (latent: nothing queues NMIs yet) (vmx/vcpu/vcpu.c, vcpu_deliver_events): "NMI-window
  * exiting" must be 0 unless "virtual NMIs" is 1 (SDM vol. 3 §27.2.1.1), and virtual NMIs are
  * optional (vmx_config.virtual_nmis). Setting the window without them makes the next VM entry
  * fail (VM-instruction error 7). Expected: NMI-window exiting left off.
@@ -308,7 +308,7 @@ static void test_nmi_window_needs_virtual_nmis(void **state)
 }
 
 /*
- * BUG (latent: nothing queues NMIs yet) (vmx/vcpu.c, vcpu_deliver_events): injecting an NMI
+ * BUG (latent: nothing queues NMIs yet) (vmx/vcpu/vcpu.c, vcpu_deliver_events): injecting an NMI
  * requires blocking by MOV SS to be 0 (SDM vol. 3 §27.3.1.5, checks on the interruptibility
  * state), but only blocking by NMI is checked, so the entry would fail. Expected: the NMI is
  * not injected at this entry and stays queued.
@@ -346,8 +346,8 @@ static void test_exception_delivered_regardless_of_if(void **state)
 }
 
 /*
- * BUG (vmx/vcpu.c, write_entry_event): with "unrestricted guest" and CR0.PE = 0 (real mode) the
- * deliver-error-code bit of the VM-entry interruption information must be 0 (SDM vol. 3
+ * BUG (vmx/vcpu/vcpu.c, write_entry_event): with "unrestricted guest" and CR0.PE = 0 (real mode)
+ * the deliver-error-code bit of the VM-entry interruption information must be 0 (SDM vol. 3
  * §27.2.1.3): real mode pushes no error code. hv sets it for every #GP(0) it injects (e.g.
  * exit_msr.c's RDMSR of an unknown MSR from a real-mode guest), so that VM entry fails with
  * VM-instruction error 7. Expected: 0x8000030D, error-code bit clear.

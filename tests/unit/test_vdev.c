@@ -1,6 +1,6 @@
-/* Virtual platform tests (drivers/vdev.c, docs/guest-abi.md §5): the COM1 16550 register file,
-   console line assembly, isa-debug-exit and the ACPI-style power-off, through the VM's port
-   dispatch (vmx/io.c). */
+/* Virtual platform tests (drivers/vdev/uart.c, power.c, docs/guest-abi.md §5): the COM1 16550
+   register file, console line assembly (vmx/vcpu/guest.c), isa-debug-exit and the ACPI-style
+   power-off, through the VM's device bus (drivers/vdev/bus.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -9,9 +9,9 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include "drivers/uart16550.h"
-#include "drivers/vdev.h"
-#include "vmx/io.h"
-#include "vmx/vm.h"
+#include "drivers/vdev/vdev.h"
+#include "vmx/exit/io.h"
+#include "vmx/vm/vm.h"
 #include "tests/unit/fake_vmcs.h"
 #include "tests/unit/fake.h"
 
@@ -26,18 +26,19 @@ static int setup(void **state)
     fake_log_reset();
     memset(&vm, 0, sizeof(vm));
     strcpy(vm.cfg.name, "vdevtest");
-    assert_int_equal(vdev_register_defaults(&vm), 0);
+    vm.g.name = vm.cfg.name;
+    assert_int_equal(vm_devices_init(&vm), 0);
     return 0;
 }
 
 static uint8_t inb(uint16_t port)
 {
-    return (uint8_t)io_port_in(&vm, port, 1);
+    return (uint8_t)vdev_bus_in(&vm.dev.bus, port, 1);
 }
 
 static void outb(uint16_t port, uint8_t value)
 {
-    io_port_out(&vm, port, 1, value);
+    vdev_bus_out(&vm.dev.bus, port, 1, value);
 }
 
 static void write_thr(const char *s)
@@ -51,9 +52,11 @@ static void write_thr(const char *s)
 static void test_register_defaults(void **state)
 {
     (void)state;
-    assert_int_equal(vm.io_device_count, 3);
+    assert_int_equal(vm.dev.bus.io_count, 3);
     /* a second registration of the same ranges overlaps */
-    assert_int_equal(vdev_register_defaults(&vm), -1);
+    assert_int_equal(vdev_uart_attach(&vm.dev.com1, &vm.dev.bus, UART_COM1_BASE), -1);
+    assert_int_equal(vdev_power_attach(&vm.dev.power, &vm.dev.bus), -1);
+    assert_int_equal(vm.dev.bus.io_count, 3);
 }
 
 /* ---- COM1 registers ---- */
@@ -94,12 +97,12 @@ static void test_uart_divisor_latch(void **state)
     assert_int_equal(inb(COM1(UART_DLL)), 0x0C);
     assert_int_equal(inb(COM1(UART_DLM)), 0x01);
     assert_int_equal(inb(COM1(UART_LCR)), UART_LCR_DLAB | UART_LCR_8N1);
-    assert_int_equal(vm.console_len, 0); /* a DLL write is not a character */
+    assert_int_equal(vm.g.console_len, 0); /* a DLL write is not a character */
     outb(COM1(UART_LCR), UART_LCR_8N1);
     assert_int_equal(inb(COM1(UART_RBR)), 0);
     assert_int_equal(inb(COM1(UART_IER)), 0x05); /* untouched by the DLM write */
-    assert_int_equal(vm.uart_dll, 0x0C);
-    assert_int_equal(vm.uart_dlm, 0x01);
+    assert_int_equal(vm.dev.com1.dll, 0x0C);
+    assert_int_equal(vm.dev.com1.dlm, 0x01);
     assert_int_equal(fake_hw_port_log_count(), 0);
 }
 
@@ -140,7 +143,7 @@ static void test_console_non_printables(void **state)
     (void)state;
     static const char bytes[] = {'a',        0x01, 'b', 0x7F, '\t', 'c', '\r', (char)0x80,
                                  (char)0xFF, 0x1B, '[', '2',  'J',  0,   '\n'};
-    vm_console_write(&vm, bytes, sizeof(bytes));
+    guest_console_write(&vm.g, bytes, sizeof(bytes));
     assert_string_equal(fake_log, "[vdevtest] a?b? c???[2J?\n");
 }
 
@@ -154,31 +157,31 @@ static void test_console_empty_line_shows(void **state)
 static void test_console_long_line_split(void **state)
 {
     (void)state;
-    char line[VM_CONSOLE_LINE + 50];
+    char line[GUEST_CONSOLE_LINE + 50];
     for (size_t i = 0; i < sizeof(line); i++)
         line[i] = (char)('a' + i % 26);
-    vm_console_write(&vm, line, sizeof(line));
+    guest_console_write(&vm.g, line, sizeof(line));
     /* 159 characters per line at most (docs/guest-abi.md §7) */
     char want[512];
     int n = snprintf(want, sizeof(want), "[vdevtest] %.159s\n", line);
     assert_true(n > 0);
     assert_string_equal(fake_log, want);
-    vm_console_flush(&vm);
+    guest_console_flush(&vm.g);
     snprintf(want + n, sizeof(want) - (size_t)n, "[vdevtest] %.*s\n", (int)(sizeof(line) - 159),
              line + 159);
     assert_string_equal(fake_log, want);
-    assert_int_equal(vm.console_len, 0);
+    assert_int_equal(vm.g.console_len, 0);
 }
 
 static void test_console_flush(void **state)
 {
     (void)state;
-    vm_console_flush(&vm); /* nothing pending: nothing printed */
+    guest_console_flush(&vm.g); /* nothing pending: nothing printed */
     assert_string_equal(fake_log, "");
     write_thr("partial");
-    vm_console_flush(&vm);
+    guest_console_flush(&vm.g);
     assert_string_equal(fake_log, "[vdevtest] partial\n");
-    vm_console_flush(&vm);
+    guest_console_flush(&vm.g);
     assert_string_equal(fake_log, "[vdevtest] partial\n");
 }
 
@@ -188,26 +191,26 @@ static void test_debug_exit(void **state)
 {
     (void)state;
     outb(VDEV_DEBUG_EXIT_PORT, 0x31);
-    assert_true(vm.ended);
-    assert_string_equal(vm.verdict, "exit(49)");
+    assert_true(vm.g.ended);
+    assert_string_equal(vm.g.verdict, "exit(49)");
     outb(VDEV_DEBUG_EXIT_PORT, 0x00); /* the first verdict stands */
-    assert_string_equal(vm.verdict, "exit(49)");
+    assert_string_equal(vm.g.verdict, "exit(49)");
 }
 
 static void test_debug_exit_word_and_read(void **state)
 {
     (void)state;
-    assert_int_equal(io_port_in(&vm, VDEV_DEBUG_EXIT_PORT, 1), 0xFF); /* write-only */
-    assert_false(vm.ended);
-    io_port_out(&vm, VDEV_DEBUG_EXIT_PORT, 2, 0x1234);
-    assert_string_equal(vm.verdict, "exit(4660)");
+    assert_int_equal(vdev_bus_in(&vm.dev.bus, VDEV_DEBUG_EXIT_PORT, 1), 0xFF); /* write-only */
+    assert_false(vm.g.ended);
+    vdev_bus_out(&vm.dev.bus, VDEV_DEBUG_EXIT_PORT, 2, 0x1234);
+    assert_string_equal(vm.g.verdict, "exit(4660)");
 }
 
 static void test_debug_exit_zero(void **state)
 {
     (void)state;
     outb(VDEV_DEBUG_EXIT_PORT, 0);
-    assert_string_equal(vm.verdict, "exit(0)");
+    assert_string_equal(vm.g.verdict, "exit(0)");
 }
 
 /* ---- ACPI power-off ---- */
@@ -215,20 +218,20 @@ static void test_debug_exit_zero(void **state)
 static void test_acpi_power_off(void **state)
 {
     (void)state;
-    assert_int_equal(io_port_in(&vm, VDEV_ACPI_PM1A_CNT, 2), 0);
-    io_port_out(&vm, VDEV_ACPI_PM1A_CNT, 2, VDEV_ACPI_SLEEP_S5);
-    assert_true(vm.ended);
-    assert_string_equal(vm.verdict, "exit(0)");
+    assert_int_equal(vdev_bus_in(&vm.dev.bus, VDEV_ACPI_PM1A_CNT, 2), 0);
+    vdev_bus_out(&vm.dev.bus, VDEV_ACPI_PM1A_CNT, 2, VDEV_ACPI_SLEEP_S5);
+    assert_true(vm.g.ended);
+    assert_string_equal(vm.g.verdict, "exit(0)");
 }
 
 static void test_acpi_other_writes_ignored(void **state)
 {
     (void)state;
-    io_port_out(&vm, VDEV_ACPI_PM1A_CNT, 2, 0);
-    io_port_out(&vm, VDEV_ACPI_PM1A_CNT, 2, 0x3C00); /* SLP_TYP without SLP_EN */
-    io_port_out(&vm, VDEV_ACPI_PM1A_CNT, 2, 0x2400); /* SLP_EN with another sleep type */
-    io_port_out(&vm, VDEV_ACPI_PM1A_CNT, 1, 0x00);   /* 8-bit */
-    assert_false(vm.ended);
+    vdev_bus_out(&vm.dev.bus, VDEV_ACPI_PM1A_CNT, 2, 0);
+    vdev_bus_out(&vm.dev.bus, VDEV_ACPI_PM1A_CNT, 2, 0x3C00); /* SLP_TYP without SLP_EN */
+    vdev_bus_out(&vm.dev.bus, VDEV_ACPI_PM1A_CNT, 2, 0x2400); /* SLP_EN with another sleep type */
+    vdev_bus_out(&vm.dev.bus, VDEV_ACPI_PM1A_CNT, 1, 0x00);   /* 8-bit */
+    assert_false(vm.g.ended);
 }
 
 /*
@@ -240,8 +243,8 @@ static void test_acpi_other_writes_ignored(void **state)
 static void test_acpi_power_off_only_at_0x604(void **state)
 {
     (void)state;
-    io_port_out(&vm, VDEV_ACPI_PM1A_CNT + 1, 2, VDEV_ACPI_SLEEP_S5);
-    assert_false(vm.ended);
+    vdev_bus_out(&vm.dev.bus, VDEV_ACPI_PM1A_CNT + 1, 2, VDEV_ACPI_SLEEP_S5);
+    assert_false(vm.g.ended);
 }
 
 int main(void)

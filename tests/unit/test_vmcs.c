@@ -7,8 +7,8 @@
 #include <cmocka.h>
 #include <stdbool.h>
 #include <stdio.h>
-#include "vmx/vmcs.h"
-#include "vmx/vmcs_fields.h"
+#include "vmx/cpu/vmcs.h"
+#include "vmx/cpu/vmcs_fields.h"
 #include "tests/unit/fake_vmcs.h"
 #include "tests/unit/fake.h"
 

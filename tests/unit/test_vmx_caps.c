@@ -7,9 +7,9 @@
 #include <cmocka.h>
 #include <stdbool.h>
 #include "kernel/lib/msr.h"
-#include "vmx/vmx.h"
-#include "vmx/vmx_arch.h"
-#include "vmx/vmx_caps.h"
+#include "vmx/cpu/vmx.h"
+#include "vmx/cpu/vmx_arch.h"
+#include "vmx/cpu/vmx_caps.h"
 #include "tests/unit/fake_vmcs.h"
 #include "tests/unit/fake.h"
 
@@ -323,7 +323,7 @@ static void test_configure_non_true_msrs(void **state)
 }
 
 /*
- * BUG (vmx/vmx_caps.c, vmx_configure): vmx/exit_io.c decodes INS/OUTS through the VM-exit
+ * BUG (vmx/cpu/vmx_caps.c, vmx_configure): vmx/exit/exit_io.c decodes INS/OUTS through the VM-exit
  * instruction-information field (address size, segment), which the CPU fills for INS/OUTS only
  * when IA32_VMX_BASIC[54] is 1 (SDM vol. 3 §A.1, §28.2.5). vmx_configure accepts a CPU without
  * it, so string I/O would then be decoded from an undefined field. Expected: -1 with a

@@ -5,7 +5,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <stdbool.h>
-#include "vmx/vpid.h"
+#include "vmx/cpu/vpid.h"
 #include "tests/unit/fake.h"
 
 #define USABLE_VPIDS VPID_MAX /* 1 ... VPID_MAX: 0 is the host's */

@@ -1,0 +1,44 @@
+/* isa-debug-exit and the ACPI power-off port (drivers/vdev/power.h). */
+#include "drivers/vdev/power.h"
+#include "kernel/lib/fmt.h"
+
+#define VERDICT_MAX 32
+
+static void debug_exit_out(void *dev, uint16_t port, unsigned size, uint32_t value)
+{
+    const struct vdev_power *p = dev;
+    char verdict[VERDICT_MAX];
+    (void)port, (void)size;
+    fmt_snprintf(verdict, sizeof(verdict), "exit(%u)", value);
+    p->host->end_vm(p->host->ctx, verdict);
+}
+
+static void acpi_pm_out(void *dev, uint16_t port, unsigned size, uint32_t value)
+{
+    const struct vdev_power *p = dev;
+    if (port == VDEV_ACPI_PM1A_CNT && size == 2 && value == VDEV_ACPI_SLEEP_S5)
+        p->host->end_vm(p->host->ctx, "exit(0)");
+}
+
+static uint32_t acpi_pm_in(void *dev, uint16_t port, unsigned size)
+{
+    (void)dev, (void)port, (void)size;
+    return 0;
+}
+
+static const struct vdev_io_ops debug_exit_ops = {0, debug_exit_out};
+static const struct vdev_io_ops acpi_pm_ops = {acpi_pm_in, acpi_pm_out};
+
+void vdev_power_init(struct vdev_power *p, const struct vdev_host *host)
+{
+    p->host = host;
+}
+
+int vdev_power_attach(struct vdev_power *p, struct vdev_bus *bus)
+{
+    if (vdev_bus_add_io(bus, "isa-debug-exit", VDEV_DEBUG_EXIT_PORT, 1, &debug_exit_ops, p) ||
+        vdev_bus_add_io(bus, "acpi-pm1a-cnt", VDEV_ACPI_PM1A_CNT, VDEV_ACPI_PM1A_LEN, &acpi_pm_ops,
+                        p))
+        return -1;
+    return 0;
+}

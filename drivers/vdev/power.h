@@ -1,0 +1,17 @@
+/* Ending a guest from inside: QEMU's isa-debug-exit at 0xF4 (exit(VALUE)) and an ACPI-style
+   power-off, SLP_EN with SLP_TYP 0 written to PM1a_CNT at 0x604 as on QEMU's q35 (exit(0)). */
+#pragma once
+#include "drivers/vdev/vdev.h"
+#include "kernel/abi/hv_abi.h"
+
+#define VDEV_DEBUG_EXIT_PORT HV_ABI_DEBUG_EXIT_PORT
+#define VDEV_ACPI_PM1A_CNT   HV_ABI_ACPI_PM1A_CNT
+#define VDEV_ACPI_PM1A_LEN   2
+#define VDEV_ACPI_SLEEP_S5   HV_ABI_ACPI_SLEEP_S5
+
+struct vdev_power {
+    const struct vdev_host *host;
+};
+
+void vdev_power_init(struct vdev_power *p, const struct vdev_host *host);
+int vdev_power_attach(struct vdev_power *p, struct vdev_bus *bus);

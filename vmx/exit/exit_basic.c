@@ -1,0 +1,164 @@
+/* Handlers for the exits that need little decoding: events, HLT, cache flushes, VMX
+   instructions, entry failures, EPT faults and the preemption timer. */
+#include "kernel/log.h"
+#include "kernel/lib/x86.h"
+#include "vmx/exit/exit.h"
+#include "vmx/vcpu/guest.h"
+#include "vmx/cpu/vmcs.h"
+
+/* EPT-violation exit qualification (SDM vol. 3 §29.2.1, Table 29-7) */
+#define EPT_QUAL_READ       (1ull << 0)
+#define EPT_QUAL_WRITE      (1ull << 1)
+#define EPT_QUAL_FETCH      (1ull << 2)
+#define EPT_QUAL_PERM_SHIFT 3 /* bits 5:3: the page's R/W/X permissions */
+#define EPT_QUAL_GLA_VALID  (1ull << 7)
+
+void exit_handle_exception_nmi(struct vcpu *v)
+{
+    uint32_t info = vmcs_read32(VMCS_EXIT_INTR_INFO);
+    unsigned vector = info & INTR_INFO_VECTOR_MASK;
+    unsigned type = (info & INTR_INFO_TYPE_MASK) >> INTR_INFO_TYPE_SHIFT;
+    if (type == INTR_TYPE_NMI) {
+        /* A host NMI arrived while the guest ran; nothing of hv's needs it. */
+        log_warn("vm %s: host NMI during guest execution", v->guest->name);
+        return;
+    }
+    if (vector == EXC_MC) {
+        guest_end(v->guest, "killed(machine check)");
+        return;
+    }
+    exit_log_decoded(v, VMX_EXIT_EXCEPTION_NMI);
+    guest_end(v->guest, "killed(unexpected exception %u)", vector);
+}
+
+void exit_handle_external_interrupt(struct vcpu *v)
+{
+    /* hv masks the legacy PIC and never enables interrupt sources, so this is unexpected:
+       say so once per guest and carry on (the interrupt stays pending for hv to ignore). */
+    if (!v->guest->ext_int_warned)
+        log_warn("vm %s: external interrupt exit (info 0x%x) ignored", v->guest->name,
+                 vmcs_read32(VMCS_EXIT_INTR_INFO));
+    v->guest->ext_int_warned = true;
+}
+
+void exit_handle_triple_fault(struct vcpu *v)
+{
+    guest_end(v->guest, "triple-fault");
+}
+
+void exit_handle_init(struct vcpu *v)
+{
+    /* Recorded for SMP guests (not yet supported): a single-vCPU guest ignores INIT. */
+    log_info("vm %s: INIT signal recorded", v->guest->name);
+}
+
+void exit_handle_sipi(struct vcpu *v)
+{
+    log_info("vm %s: SIPI vector 0x%llx recorded", v->guest->name,
+             (unsigned long long)vmcs_readnat(VMCS_EXIT_QUALIFICATION));
+}
+
+void exit_handle_event_window(struct vcpu *v)
+{
+    /* The window is open: vcpu_deliver_events injects the pending event at this entry and
+       turns window exiting off once the queue is empty. */
+    (void)v;
+    uint32_t proc = vmcs_read32(VMCS_PROC_BASED_CTLS);
+    vmcs_write32(VMCS_PROC_BASED_CTLS, proc & ~(PROC_INT_WINDOW_EXITING | PROC_NMI_WINDOW_EXITING));
+}
+
+void exit_handle_hlt(struct vcpu *v)
+{
+    /* hv emulates no interrupt sources yet, so a halted guest can never wake: with IF=0 or
+       IF=1 alike, HLT ends it, unless an event is queued for it. */
+    vcpu_skip_instruction(v);
+    if (v->event_count)
+        return;
+    guest_end(v->guest, "halted");
+}
+
+void exit_handle_cache_flush(struct vcpu *v)
+{
+    /* INVD would drop dirty lines hv owns too: both INVD and WBINVD become WBINVD-free no-ops,
+       which is safe because guest memory is write-back and coherent. */
+    vcpu_skip_instruction(v);
+}
+
+void exit_handle_vmx_instruction(struct vcpu *v)
+{
+    /* hv offers no nested VMX: the guest sees VMX instructions as invalid opcodes. */
+    vcpu_inject_ud(v);
+}
+
+void exit_handle_rdpmc(struct vcpu *v)
+{
+    /* CPUID leaf 0xA reports no performance counters, so every counter number is invalid: #GP,
+       and the host's counters stay out of reach. */
+    vcpu_inject_gp0(v);
+}
+
+void exit_handle_monitor_mwait(struct vcpu *v)
+{
+    /* CPUID hides MONITOR/MWAIT; executing them anyway is #UD, as on a CPU without them. */
+    vcpu_inject_ud(v);
+}
+
+void exit_handle_entry_failure(struct vcpu *v)
+{
+    uint32_t reason = vmcs_read32(VMCS_EXIT_REASON);
+    uint32_t basic = VMX_EXIT_REASON_BASIC(reason);
+    uint64_t qual = vmcs_readnat(VMCS_EXIT_QUALIFICATION);
+    log_error("vm %s: VM entry failed: %s, qualification %llu", v->guest->name,
+              exit_reason_name(basic), (unsigned long long)qual);
+    vmcs_dump();
+    guest_end(v->guest, "killed(%s, qualification %llu)", exit_reason_name(basic),
+              (unsigned long long)qual);
+}
+
+static void access_string(uint64_t qual, char *buf)
+{
+    char *p = buf;
+    if (qual & EPT_QUAL_READ)
+        *p++ = 'R';
+    if (qual & EPT_QUAL_WRITE)
+        *p++ = 'W';
+    if (qual & EPT_QUAL_FETCH)
+        *p++ = 'X';
+    *p = '\0';
+}
+
+void exit_handle_ept_violation(struct vcpu *v)
+{
+    uint64_t qual = vmcs_readnat(VMCS_EXIT_QUALIFICATION);
+    uint64_t gpa = vmcs_read64(VMCS_GUEST_PHYSICAL_ADDRESS);
+    char access[4];
+    access_string(qual, access);
+    unsigned perms = (qual >> EPT_QUAL_PERM_SHIFT) & EPT_RWX;
+    if (qual & EPT_QUAL_GLA_VALID)
+        log_warn(
+            "vm %s: EPT violation: %s at GPA 0x%llx (GVA 0x%llx), page perms %c%c%c, RIP 0x%llx",
+            v->guest->name, access, (unsigned long long)gpa,
+            (unsigned long long)vmcs_readnat(VMCS_GUEST_LINEAR_ADDRESS),
+            perms & EPT_READ ? 'r' : '-', perms & EPT_WRITE ? 'w' : '-',
+            perms & EPT_EXEC ? 'x' : '-', (unsigned long long)vmcs_readnat(VMCS_GUEST_RIP));
+    else
+        log_warn("vm %s: EPT violation: %s at GPA 0x%llx, page perms %c%c%c, RIP 0x%llx",
+                 v->guest->name, access, (unsigned long long)gpa, perms & EPT_READ ? 'r' : '-',
+                 perms & EPT_WRITE ? 'w' : '-', perms & EPT_EXEC ? 'x' : '-',
+                 (unsigned long long)vmcs_readnat(VMCS_GUEST_RIP));
+    guest_end(v->guest, "killed(EPT violation at GPA 0x%llx %s)", (unsigned long long)gpa, access);
+}
+
+void exit_handle_ept_misconfig(struct vcpu *v)
+{
+    uint64_t gpa = vmcs_read64(VMCS_GUEST_PHYSICAL_ADDRESS);
+    log_error("vm %s: EPT misconfiguration at GPA 0x%llx", v->guest->name, (unsigned long long)gpa);
+    ept_dump_walk(&v->guest->ept, gpa);
+    guest_end(v->guest, "killed(EPT misconfiguration at GPA 0x%llx)", (unsigned long long)gpa);
+}
+
+void exit_handle_preemption_timer(struct vcpu *v)
+{
+    /* The slice is over: the scheduler (vmx/vm/sched.c) sees the reason and switches guests. */
+    (void)v;
+}

@@ -1,0 +1,37 @@
+/*
+ * What a VM's vCPUs and their exit handlers act on: its name, RAM, EPT, intercept bitmaps, device
+ * bus, console line and verdict. vmx/vm/ owns it (struct vm embeds one) and does the lifecycle;
+ * vcpu/ and exit/ see only this part, through vcpu->guest, so they never include vmx/vm/.
+ */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include "drivers/vdev/vdev.h"
+#include "mm/buddy.h"
+#include "mm/guest_mem.h"
+#include "vmx/cpu/ept.h"
+
+#define GUEST_VERDICT_MAX  128
+#define GUEST_CONSOLE_LINE 160
+
+struct guest {
+    const char *name;
+    unsigned index;
+    struct guest_mem mem;
+    struct ept ept;
+    paddr_t msr_bitmap;
+    paddr_t io_bitmap[2];
+    struct vdev_bus *bus;
+    bool ended;
+    bool ext_int_warned; /* an unexpected external-interrupt exit was logged */
+    char verdict[GUEST_VERDICT_MAX];
+    char console[GUEST_CONSOLE_LINE]; /* console line being assembled */
+    unsigned console_len;
+};
+
+/* Records the verdict (first call wins) and marks the guest ended: "killed(...)", "exit(0)". */
+void guest_end(struct guest *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Appends guest console bytes; whole lines appear on hv's console as "[NAME] text". */
+void guest_console_write(struct guest *g, const char *buf, size_t len);
+/* Prints a partial last line, if any (when the guest ends). */
+void guest_console_flush(struct guest *g);

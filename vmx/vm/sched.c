@@ -1,0 +1,133 @@
+#include "vmx/vm/sched.h"
+#include "vmx/vcpu/guest.h"
+#include "kernel/boot_phase.h"
+#include "kernel/lib/fmt.h"
+#include "kernel/fpu.h"
+#include "kernel/lib/hw.h"
+#include "kernel/log.h"
+#include "mm/layout.h"
+#include "vmx/exit/exit.h"
+#include "vmx/cpu/vmcs.h"
+#include "vmx/cpu/vmx.h"
+#include "vmx/cpu/vmx_ops.h"
+
+#define PREEMPT_TIMER_MAX 0xFFFFFFFFull
+
+static uint64_t slice_tsc;
+static bool first_entry_logged;
+
+static void load_guest_xcr0(const struct vcpu *v)
+{
+    uint64_t host = fpu_host_xcr0();
+    if (host && v->guest_xcr0 != host)
+        hw_write_xcr0(v->guest_xcr0);
+}
+
+static void restore_host_xcr0(const struct vcpu *v)
+{
+    uint64_t host = fpu_host_xcr0();
+    if (host && v->guest_xcr0 != host)
+        hw_write_xcr0(host);
+}
+
+/* VMLAUNCH/VMRESUME itself failed: name the VM-instruction error, dump the VMCS, stop the guest. */
+static void entry_instruction_failed(struct vm *vm, int status)
+{
+    char err[112];
+    if (status == VMX_FAIL_VALID)
+        vmcs_describe_instruction_error(err, sizeof(err));
+    else
+        fmt_snprintf(err, sizeof(err), "VMfailInvalid");
+    log_error("vm %s: VM entry failed: VM-instruction error %s", vm->cfg.name, err);
+    vmcs_dump();
+    guest_end(&vm->g, "killed(VM entry failed: VM-instruction error %s)", err);
+}
+
+static bool timed_out(struct vm *vm, uint64_t now)
+{
+    if (vm->timeout_tsc && now - vm->start_tsc >= vm->timeout_tsc) {
+        guest_end(&vm->g, "killed(timeout)");
+        return true;
+    }
+    return false;
+}
+
+/* One time slice: enter the guest until the slice is used up or the guest ends. The slice is
+   measured with the TSC, so a guest that exits often cannot keep the CPU either. */
+
+static void run_slice(void *arg)
+{
+    struct vm *vm = arg;
+    struct vcpu *v = &vm->vcpu;
+    uint32_t idt_info = 0, idt_error = 0;
+    if (vmx_ptrld(v->vmcs) != VMX_OK) {
+        guest_end(&vm->g, "killed(VMPTRLD failed)");
+        return;
+    }
+    fpu_restore(phys_to_virt(vm->fpu_state));
+    /* The timer is armed once per slice: each entry reloads it, so a guest that keeps exiting is
+       bounded by the TSC check instead (at most one extra slice). */
+    uint64_t ticks = slice_tsc >> vmx_config.preemption_timer_shift;
+    vmcs_write32(VMCS_PREEMPTION_TIMER_VALUE,
+                 (uint32_t)(ticks > PREEMPT_TIMER_MAX ? PREEMPT_TIMER_MAX
+                            : ticks                   ? ticks
+                                                      : 1));
+    uint64_t start = hw_rdtsc();
+    for (;;) {
+        uint64_t now = hw_rdtsc();
+        if (timed_out(vm, now) || now - start >= slice_tsc)
+            break;
+        vcpu_deliver_events(v, idt_info, idt_error);
+        if (vm->g.ended)
+            break;
+        if (!v->launched && !first_entry_logged) {
+            first_entry_logged = true;
+            boot_phase("first VM entry");
+        }
+        load_guest_xcr0(v);
+        int status = vmx_enter(&v->regs, v->launched);
+        restore_host_xcr0(v);
+        if (status) {
+            entry_instruction_failed(vm, status);
+            break;
+        }
+        v->launched = true;
+        uint32_t reason = vmcs_read32(VMCS_EXIT_REASON);
+        idt_info = vmcs_read32(VMCS_IDT_VECTORING_INFO);
+        idt_error = (idt_info & INTR_INFO_ERROR_CODE_VALID)
+                        ? vmcs_read32(VMCS_IDT_VECTORING_ERROR_CODE)
+                        : 0;
+        exit_dispatch(v, reason);
+        if (vm->g.ended || VMX_EXIT_REASON_BASIC(reason) == VMX_EXIT_PREEMPTION_TIMER)
+            break;
+    }
+    fpu_save(phys_to_virt(vm->fpu_state));
+}
+
+void sched_run(struct vm *const *vms, unsigned count, const struct sched_config *cfg)
+{
+    slice_tsc = cfg->tsc_hz / 1000000 * cfg->slice_us;
+    if (!slice_tsc)
+        slice_tsc = 1;
+    uint64_t now = hw_rdtsc();
+    for (unsigned i = 0; i < count; i++) {
+        vms[i]->start_tsc = now;
+        vms[i]->timeout_tsc = vms[i]->cfg.timeout_s * cfg->tsc_hz;
+    }
+    for (unsigned live = count; live;) {
+        live = 0;
+        for (unsigned i = 0; i < count; i++) {
+            struct vm *vm = vms[i];
+            if (!vm->created)
+                continue;
+            call_on_stack(run_slice, vm, vm->host_stack_top);
+            if (vm->g.ended) {
+                guest_console_flush(&vm->g);
+                vm_report(vm);
+                vm_destroy(vm);
+            } else {
+                live++;
+            }
+        }
+    }
+}

@@ -1,0 +1,12 @@
+/* Round-robin scheduling of guests on the VMX-preemption timer. */
+#pragma once
+#include <stdint.h>
+#include "vmx/vm/vm.h"
+
+struct sched_config {
+    uint64_t tsc_hz;   /* calibrated TSC frequency */
+    uint64_t slice_us; /* hv command line slice_us= */
+};
+
+/* Runs every created VM until all have ended; reports and destroys each as it ends. */
+void sched_run(struct vm *const *vms, unsigned count, const struct sched_config *cfg);

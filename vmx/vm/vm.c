@@ -1,0 +1,289 @@
+/* Building and tearing down a guest VM. Every frame taken here is given back in vm_destroy,
+   and the free count is checked against its value before the VM. */
+#include "vmx/vm/vm.h"
+#include "kernel/lib/fmt.h"
+#include "kernel/log.h"
+#include "kernel/percpu.h"
+#include "kernel/lib/x86.h"
+#include "kernel/lib/string.h"
+#include "mm/frame.h"
+#include "mm/layout.h"
+#include "vmx/loader/loader.h"
+#include "vmx/cpu/vmcs.h"
+#include "vmx/cpu/vmcs_setup.h"
+#include "vmx/cpu/vmx.h"
+#include "vmx/cpu/vmx_ops.h"
+#include "vmx/cpu/vpid.h"
+
+#define BITMAP_ALL_ONES 0xFF
+#define XCR0_INITIAL    1 /* x87 only, the power-on value */
+
+/* One host stack per vCPU, each above a guard page that paging_init leaves unmapped. */
+static uint8_t host_stacks[MAX_GUESTS][PAGE_SIZE + VCPU_HOST_STACK_SIZE]
+    __attribute__((aligned(PAGE_SIZE)));
+
+void vm_host_stacks_init(void)
+{
+    for (unsigned i = 0; i < MAX_GUESTS; i++)
+        stack_guard_register((uintptr_t)host_stacks[i], "vCPU host stack");
+}
+
+void *vm_host_stack_top(unsigned slot)
+{
+    return host_stacks[slot] + sizeof(host_stacks[slot]);
+}
+
+static unsigned order_for_chunk(uint64_t remaining)
+{
+    unsigned order = 0;
+    while (order < BUDDY_MAX_ORDER && (FRAME_SIZE << (order + 1)) <= remaining)
+        order++;
+    return order;
+}
+
+/* Guest RAM: the largest power-of-two blocks that fit, smaller ones when memory is fragmented. */
+static int alloc_guest_ram(struct guest_mem *m, uint64_t size)
+{
+    m->size = size;
+    m->nchunks = 0;
+    for (uint64_t gpa = 0; gpa < size;) {
+        unsigned order = order_for_chunk(size - gpa);
+        paddr_t pa;
+        while ((pa = frame_alloc(order, FRAME_ZERO)) == PADDR_NONE && order > 0)
+            order--;
+        if (pa == PADDR_NONE || m->nchunks == GUEST_MEM_MAX_CHUNKS) {
+            if (pa != PADDR_NONE)
+                frame_free(pa, order);
+            return -1;
+        }
+        uint64_t bytes = FRAME_SIZE << order;
+        m->chunk[m->nchunks++] = (struct guest_mem_chunk){gpa, pa, phys_to_virt(pa), bytes, order};
+        gpa += bytes;
+    }
+    return 0;
+}
+
+static void free_guest_ram(struct guest_mem *m)
+{
+    for (size_t i = 0; i < m->nchunks; i++)
+        frame_free(m->chunk[i].hpa, m->chunk[i].order);
+    m->nchunks = 0;
+}
+
+static paddr_t alloc_filled_page(uint8_t fill)
+{
+    paddr_t pa = frame_alloc(0, 0);
+    if (pa != PADDR_NONE)
+        memset(phys_to_virt(pa), fill, FRAME_SIZE);
+    return pa;
+}
+
+static void free_page(paddr_t *pa)
+{
+    if (*pa != PADDR_NONE && *pa)
+        frame_free(*pa, 0);
+    *pa = PADDR_NONE;
+}
+
+static int map_guest_ram(struct vm *vm)
+{
+    const struct ept_caps caps = {vmx_config.ept_1g, vmx_config.ept_2m, vmx_config.ept_ad};
+    if (ept_init(&vm->g.ept, &caps))
+        return -1;
+    for (size_t i = 0; i < vm->g.mem.nchunks; i++) {
+        const struct guest_mem_chunk *c = &vm->g.mem.chunk[i];
+        if (ept_map(&vm->g.ept, c->gpa, c->hpa, c->size, EPT_RWX, EPT_MT_WB))
+            return -1;
+    }
+    return 0;
+}
+
+/* Intercept everything: every MSR and every port exits (bitmaps all ones). */
+static int alloc_bitmaps(struct vm *vm)
+{
+    vm->g.msr_bitmap = alloc_filled_page(BITMAP_ALL_ONES);
+    vm->g.io_bitmap[0] = alloc_filled_page(BITMAP_ALL_ONES);
+    vm->g.io_bitmap[1] = alloc_filled_page(BITMAP_ALL_ONES);
+    vm->fpu_state = frame_alloc(0, FRAME_ZERO);
+    return vm->g.msr_bitmap == PADDR_NONE || vm->g.io_bitmap[0] == PADDR_NONE ||
+                   vm->g.io_bitmap[1] == PADDR_NONE || vm->fpu_state == PADDR_NONE
+               ? -1
+               : 0;
+}
+
+static void setup_entry_state(struct vcpu *v, const struct guest_entry *e)
+{
+    switch (e->mode) {
+    case GUEST_CPU_REAL:
+        vmcs_setup_guest_real(e->rip);
+        break;
+    case GUEST_CPU_PROT32:
+        vmcs_setup_guest_prot32(e->rip);
+        break;
+    case GUEST_CPU_LONG64:
+        vmcs_setup_guest_long64(e->rip, e->cr3);
+        break;
+    }
+    vmcs_writenat(VMCS_GUEST_RSP, e->rsp);
+    v->regs.gpr[REG_RAX] = e->rax;
+    v->regs.gpr[REG_RBX] = e->rbx;
+    v->regs.gpr[REG_RDI] = e->rdi;
+    v->regs.gpr[REG_RSI] = e->rsi;
+}
+
+/* A fresh VMCS for the vCPU, made current, with controls, host and guest state. */
+static int build_vmcs(struct vm *vm, const struct guest_entry *e, char *why, size_t size)
+{
+    struct vcpu *v = &vm->vcpu;
+    char err[160];
+    v->vmcs = vmx_alloc_region();
+    if (v->vmcs == PADDR_NONE) {
+        fmt_snprintf(why, size, "out of memory for the VMCS");
+        return -1;
+    }
+    if (vmx_clear(v->vmcs) != VMX_OK || vmx_ptrld(v->vmcs) != VMX_OK) {
+        fmt_snprintf(why, size, "VMCLEAR/VMPTRLD of a new VMCS failed");
+        return -1;
+    }
+    vmcs_error_clear();
+    const struct vmcs_vm_resources res = {{vm->g.io_bitmap[0], vm->g.io_bitmap[1]},
+                                          vm->g.msr_bitmap,
+                                          ept_pointer(&vm->g.ept),
+                                          v->vpid};
+    vmcs_setup_controls(&res);
+    vmcs_setup_host();
+    setup_entry_state(v, e);
+    if (vmcs_error_take(err, sizeof(err))) {
+        log_error("vm %s: %s", vm->cfg.name, err);
+        fmt_snprintf(why, size, "VMCS setup failed: %s", err);
+        return -1;
+    }
+    return 0;
+}
+
+enum vm_debug_entry vm_debug_entry;
+
+static void break_vmcs_for_debug(const struct vm *vm)
+{
+    if (vm->g.index != 0 || vm_debug_entry == VM_DEBUG_ENTRY_NONE)
+        return;
+    log_warn("debug.vmentry: breaking guest %s's VMCS on purpose", vm->cfg.name);
+    if (vm_debug_entry == VM_DEBUG_ENTRY_CONTROL)
+        vmcs_write32(VMCS_PIN_BASED_CTLS, 0); /* clears must-be-1 bits: VM-instruction error 7 */
+    else
+        vmcs_writenat(VMCS_GUEST_RFLAGS, 0); /* RFLAGS bit 1 must be 1: invalid guest state */
+}
+
+static int build(struct vm *vm, const void *image, size_t image_len, char *why, size_t size)
+{
+    struct guest_entry entry;
+    char err[128];
+    if (alloc_guest_ram(&vm->g.mem, vm->cfg.mem)) {
+        fmt_snprintf(why, size, "cannot allocate %llu MiB of guest RAM",
+                     (unsigned long long)(vm->cfg.mem >> 20));
+        return -1;
+    }
+    if (map_guest_ram(vm) || alloc_bitmaps(vm)) {
+        fmt_snprintf(why, size, "out of memory for EPT tables or bitmaps");
+        return -1;
+    }
+    if (loader_load(image, image_len, &vm->cfg, &vm->g.mem, &entry, err, sizeof(err))) {
+        fmt_snprintf(why, size, "%s", err);
+        return -1;
+    }
+    vm->vcpu.vpid = vpid_alloc();
+    if (!vm->vcpu.vpid) {
+        fmt_snprintf(why, size, "no free VPID");
+        return -1;
+    }
+    if (vm_devices_init(vm)) {
+        fmt_snprintf(why, size, "cannot register virtual devices");
+        return -1;
+    }
+    if (build_vmcs(vm, &entry, why, size))
+        return -1;
+    break_vmcs_for_debug(vm);
+    return 0;
+}
+
+int vm_create(struct vm *vm, unsigned index, const void *image, size_t image_len,
+              const char *cmdline, char *why, size_t why_size)
+{
+    char err[128];
+    memset(vm, 0, sizeof(*vm));
+    vm->g.index = index;
+    vm->host_stack_top = vm_host_stack_top(index);
+    vm->g.name = vm->cfg.name;
+    vm->vcpu.guest = &vm->g;
+    vm->vcpu.guest_xcr0 = XCR0_INITIAL;
+    vm->g.msr_bitmap = vm->g.io_bitmap[0] = vm->g.io_bitmap[1] = vm->fpu_state = PADDR_NONE;
+    vm->vcpu.vmcs = PADDR_NONE;
+    vm->g.ept.pml4 = PADDR_NONE;
+    if (modargs_parse(cmdline, index, &vm->cfg, err, sizeof(err))) {
+        fmt_snprintf(vm->cfg.name, sizeof(vm->cfg.name), "guest%u", index);
+        fmt_snprintf(why, why_size, "%s", err);
+        return -1;
+    }
+    vm->created = true;
+    if (build(vm, image, image_len, why, why_size)) {
+        vm_destroy(vm);
+        return -1;
+    }
+    return 0;
+}
+
+static uint64_t page_held(paddr_t pa)
+{
+    return pa != PADDR_NONE && pa ? 1 : 0;
+}
+
+/* Every frame the VM holds right now: RAM, EPT tables, VMCS, bitmaps, FPU area. */
+static uint64_t frames_held(const struct vm *vm)
+{
+    uint64_t n = page_held(vm->vcpu.vmcs) + page_held(vm->g.msr_bitmap) +
+                 page_held(vm->g.io_bitmap[0]) + page_held(vm->g.io_bitmap[1]) +
+                 page_held(vm->fpu_state);
+    if (vm->g.ept.pml4 != PADDR_NONE)
+        n += vm->g.ept.table_pages;
+    for (size_t i = 0; i < vm->g.mem.nchunks; i++)
+        n += 1ull << vm->g.mem.chunk[i].order;
+    return n;
+}
+
+void vm_destroy(struct vm *vm)
+{
+    struct vcpu *v = &vm->vcpu;
+    if (!vm->created)
+        return;
+    /* Other guests may allocate and free meanwhile, so the check is not "free count equals its
+       value before this guest" but "exactly the frames this guest held came back". */
+    uint64_t held = frames_held(vm), before = frame_free_count();
+    if (v->vmcs != PADDR_NONE) {
+        vmx_clear(v->vmcs);
+        frame_free(v->vmcs, 0);
+        v->vmcs = PADDR_NONE;
+    }
+    if (v->vpid) {
+        /* Stale translations tagged with this VPID must not survive its reuse. */
+        vmx_invvpid(INVVPID_SINGLE_CONTEXT, v->vpid, 0);
+        vpid_free(v->vpid);
+        v->vpid = 0;
+    }
+    if (vm->g.ept.pml4 != PADDR_NONE) {
+        vmx_invept(INVEPT_SINGLE_CONTEXT, ept_pointer(&vm->g.ept));
+        ept_destroy(&vm->g.ept);
+    }
+    free_page(&vm->g.msr_bitmap);
+    free_page(&vm->g.io_bitmap[0]);
+    free_page(&vm->g.io_bitmap[1]);
+    free_page(&vm->fpu_state);
+    free_guest_ram(&vm->g.mem);
+    vm->created = false;
+    uint64_t returned = frame_free_count() - before;
+    if (returned != held)
+        log_error("mm: guest %s teardown: held %llu frames, returned %llu", vm->cfg.name,
+                  (unsigned long long)held, (unsigned long long)returned);
+    else
+        log_info("mm: guest %s teardown: every frame returned (%llu frames)", vm->cfg.name,
+                 (unsigned long long)held);
+}

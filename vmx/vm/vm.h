@@ -1,0 +1,55 @@
+/* A guest VM: its RAM, EPT, intercept bitmaps, vCPU, virtual devices and verdict. */
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+#include "drivers/vdev/power.h"
+#include "drivers/vdev/uart.h"
+#include "drivers/vdev/vdev.h"
+#include "vmx/loader/modargs.h"
+#include "vmx/vcpu/guest.h"
+#include "vmx/vcpu/vcpu.h"
+
+struct guest_entry;
+
+#define VCPU_HOST_STACK_SIZE 16384
+
+/* debug.vmentry=: break the first guest's VMCS on purpose, to test hv's VM-entry failure paths
+   (the VM-instruction error of a failed VMLAUNCH, and the invalid-guest-state exit). */
+enum vm_debug_entry { VM_DEBUG_ENTRY_NONE, VM_DEBUG_ENTRY_CONTROL, VM_DEBUG_ENTRY_GUEST_STATE };
+extern enum vm_debug_entry vm_debug_entry;
+
+/* Registers the guard pages below the vCPU host stacks: call before paging_init. */
+void vm_host_stacks_init(void);
+/* Top of the host stack of VM slot `slot` (HOST_RSP points into it while that guest runs). */
+void *vm_host_stack_top(unsigned slot);
+
+/* The VM's virtual devices, each with its own state (drivers/vdev/). */
+struct vm_devices {
+    struct vdev_host host; /* the services they call back into (vmx/vm/vm_devices.c) */
+    struct vdev_bus bus;
+    struct vdev_uart com1;
+    struct vdev_power power;
+};
+
+struct vm {
+    struct guest g; /* what its vCPUs' exits act on (vmx/vcpu/guest.h) */
+    struct guest_config cfg;
+    struct vcpu vcpu;
+    void *host_stack_top;
+    bool created;
+    uint64_t start_tsc, timeout_tsc; /* timeout_tsc 0: none */
+    struct vm_devices dev;
+    paddr_t fpu_state; /* XSAVE/FXSAVE area of the vCPU (one frame) */
+};
+
+/* Sets up the VM's devices and claims their ports; returns 0 or -1. */
+int vm_devices_init(struct vm *vm);
+
+/* Builds the VM for a module: RAM, EPT, bitmaps, VMCS and entry state. Returns 0, or -1 with
+   `why` set (the verdict then is rejected(why)). Frees everything it took on failure. */
+int vm_create(struct vm *vm, unsigned index, const void *image, size_t image_len,
+              const char *cmdline, char *why, size_t why_size);
+/* Frees every frame the VM holds (RAM, EPT tables, VMCS, bitmaps) and releases its VPID. */
+void vm_destroy(struct vm *vm);
+/* Prints the contract line and the per-exit statistics. */
+void vm_report(const struct vm *vm);
