@@ -1,5 +1,6 @@
 /* VM-exit dispatch: a const table indexed by basic exit reason (vmx/exit/exit.c). */
 #pragma once
+#include <stdbool.h>
 #include <stdint.h>
 #include "vmx/vcpu/vcpu.h"
 
@@ -34,3 +35,7 @@ void exit_handle_ept_misconfig(struct vcpu *v);
 void exit_handle_preemption_timer(struct vcpu *v);
 void exit_handle_xsetbv(struct vcpu *v);
 void exit_handle_rdpmc(struct vcpu *v);
+
+/* An EPT violation at a device's MMIO range: emulates the access and returns true; false when
+   no device claims gpa (vmx/exit/exit_mmio.c). */
+bool exit_mmio_emulate(struct vcpu *v, uint64_t gpa);

@@ -131,6 +131,8 @@ void exit_handle_ept_violation(struct vcpu *v)
 {
     uint64_t qual = vmcs_readnat(VMCS_EXIT_QUALIFICATION);
     uint64_t gpa = vmcs_read64(VMCS_GUEST_PHYSICAL_ADDRESS);
+    if (exit_mmio_emulate(v, gpa))
+        return;
     char access[4];
     access_string(qual, access);
     unsigned perms = (qual >> EPT_QUAL_PERM_SHIFT) & EPT_RWX;

@@ -23,8 +23,13 @@ void vcpu_set_reg(struct vcpu *v, unsigned reg, uint64_t value)
 
 void vcpu_skip_instruction(struct vcpu *v)
 {
+    vcpu_advance_rip(v, vmcs_read32(VMCS_EXIT_INSTRUCTION_LEN));
+}
+
+void vcpu_advance_rip(struct vcpu *v, unsigned len)
+{
     (void)v;
-    uint64_t rip = vmcs_readnat(VMCS_GUEST_RIP) + vmcs_read32(VMCS_EXIT_INSTRUCTION_LEN);
+    uint64_t rip = vmcs_readnat(VMCS_GUEST_RIP) + len;
     /* Outside 64-bit mode (IA-32e mode and CS.L, §3.4.5) EIP wraps at 32 bits. Only a RIP past
        4 GiB needs the mode: the common case costs no extra VMREADs. */
     if (rip > 0xFFFFFFFFull && !vcpu_in_64bit_mode())

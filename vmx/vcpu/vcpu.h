@@ -47,6 +47,8 @@ uint64_t vcpu_reg(const struct vcpu *v, unsigned reg); /* RSP comes from the VMC
 void vcpu_set_reg(struct vcpu *v, unsigned reg, uint64_t value);
 /* Advances RIP by VM_EXIT_INSTRUCTION_LEN and clears STI/MOV-SS blocking (SDM §27.3.1.5). */
 void vcpu_skip_instruction(struct vcpu *v);
+/* The same for an instruction of `len` bytes hv decoded itself (MMIO emulation). */
+void vcpu_advance_rip(struct vcpu *v, unsigned len);
 int vcpu_cpl(void); /* from the guest's SS access rights */
 /* 64-bit mode: IA-32e mode (the entry control mirrors EFER.LMA) with CS.L set. */
 bool vcpu_in_64bit_mode(void);
