@@ -29,30 +29,7 @@ static const uint8_t reg_access[VLAPIC_REG_COUNT] = {
     [IDX(APIC_OFF_LDR)] = ACC_BOTH_R, /* xAPIC: writable, see reg_write */
     [IDX(APIC_OFF_DFR)] = ACC_XAPIC,
     [IDX(APIC_OFF_SVR)] = ACC_BOTH_RW,
-    [IDX(APIC_OFF_ISR0) + 0] = ACC_BOTH_R,
-    [IDX(APIC_OFF_ISR0) + 1] = ACC_BOTH_R,
-    [IDX(APIC_OFF_ISR0) + 2] = ACC_BOTH_R,
-    [IDX(APIC_OFF_ISR0) + 3] = ACC_BOTH_R,
-    [IDX(APIC_OFF_ISR0) + 4] = ACC_BOTH_R,
-    [IDX(APIC_OFF_ISR0) + 5] = ACC_BOTH_R,
-    [IDX(APIC_OFF_ISR0) + 6] = ACC_BOTH_R,
-    [IDX(APIC_OFF_ISR0) + 7] = ACC_BOTH_R,
-    [IDX(APIC_OFF_TMR0) + 0] = ACC_BOTH_R,
-    [IDX(APIC_OFF_TMR0) + 1] = ACC_BOTH_R,
-    [IDX(APIC_OFF_TMR0) + 2] = ACC_BOTH_R,
-    [IDX(APIC_OFF_TMR0) + 3] = ACC_BOTH_R,
-    [IDX(APIC_OFF_TMR0) + 4] = ACC_BOTH_R,
-    [IDX(APIC_OFF_TMR0) + 5] = ACC_BOTH_R,
-    [IDX(APIC_OFF_TMR0) + 6] = ACC_BOTH_R,
-    [IDX(APIC_OFF_TMR0) + 7] = ACC_BOTH_R,
-    [IDX(APIC_OFF_IRR0) + 0] = ACC_BOTH_R,
-    [IDX(APIC_OFF_IRR0) + 1] = ACC_BOTH_R,
-    [IDX(APIC_OFF_IRR0) + 2] = ACC_BOTH_R,
-    [IDX(APIC_OFF_IRR0) + 3] = ACC_BOTH_R,
-    [IDX(APIC_OFF_IRR0) + 4] = ACC_BOTH_R,
-    [IDX(APIC_OFF_IRR0) + 5] = ACC_BOTH_R,
-    [IDX(APIC_OFF_IRR0) + 6] = ACC_BOTH_R,
-    [IDX(APIC_OFF_IRR0) + 7] = ACC_BOTH_R,
+    /* ISR, TMR, IRR: see reg_flags */
     [IDX(APIC_OFF_ESR)] = ACC_BOTH_RW,
     [IDX(APIC_OFF_ICR_LO)] = ACC_BOTH_RW, /* x2APIC: the whole 64-bit ICR */
     [IDX(APIC_OFF_ICR_HI)] = ACC_XAPIC,
@@ -68,6 +45,16 @@ static const uint8_t reg_access[VLAPIC_REG_COUNT] = {
     [IDX(APIC_OFF_SELF)] = ACC_X2_W,
 };
 
+/* Who may access register `idx` (offset / 16); ISR, TMR and IRR are 24 read-only registers. */
+static unsigned reg_flags(unsigned idx)
+{
+    if (idx >= VLAPIC_REG_COUNT)
+        return 0;
+    if (idx >= IDX(APIC_OFF_ISR0) && idx < IDX(APIC_OFF_ESR))
+        return ACC_BOTH_R;
+    return reg_access[idx];
+}
+
 /* The writable bits of each LVT entry (SDM APIC figure "Local Vector Table"). */
 static const uint32_t lvt_writable[VLAPIC_LVT_COUNT] = {
     [VLAPIC_LVT_TIMER] = APIC_LVT_VECTOR | APIC_LVT_MASKED | APIC_LVT_TMR_MODE,
@@ -79,8 +66,6 @@ static const uint32_t lvt_writable[VLAPIC_LVT_COUNT] = {
         APIC_LVT_VECTOR | APIC_LVT_DM_MASK | APIC_LVT_POLARITY | APIC_LVT_LEVEL | APIC_LVT_MASKED,
     [VLAPIC_LVT_ERROR] = APIC_LVT_VECTOR | APIC_LVT_MASKED,
 };
-
-static void timer_fire(void *dev, uint64_t now);
 
 /* ---- small helpers ---- */
 
@@ -704,7 +689,7 @@ static int xapic_index(struct vlapic *a, unsigned offset)
     if (offset % VLAPIC_REG_STRIDE)
         return -2;
     unsigned idx = offset / VLAPIC_REG_STRIDE;
-    if (idx >= VLAPIC_REG_COUNT || !(reg_access[idx] & ACC_XAPIC)) {
+    if (!(reg_flags(idx) & ACC_XAPIC)) {
         signal_error(a, APIC_ESR_ILLEGAL_REG); /* SDM APIC 10.5.3, bit 7 */
         return -1;
     }
@@ -754,7 +739,7 @@ static int x2apic_index(const struct vlapic *a, uint32_t msr, unsigned need)
     if (!vlapic_x2apic_mode(a) || msr < X2APIC_MSR_BASE || msr > X2APIC_MSR_LAST)
         return -1;
     unsigned idx = msr - X2APIC_MSR_BASE;
-    if (idx >= VLAPIC_REG_COUNT || !(reg_access[idx] & need))
+    if (!(reg_flags(idx) & need))
         return -1;
     return (int)idx;
 }
@@ -836,6 +821,6 @@ void vlapic_sync_to_page(const struct vlapic *a, uint32_t *page)
 {
     memset(page, 0, VLAPIC_PAGE_SIZE);
     for (unsigned idx = 0; idx < VLAPIC_REG_COUNT; idx++)
-        if (reg_access[idx])
-            page[idx * VLAPIC_REG_STRIDE / sizeof(uint32_t)] = reg_read(a, idx);
+        if (reg_flags(idx))
+            page[(size_t)idx * (VLAPIC_REG_STRIDE / sizeof(uint32_t))] = reg_read(a, idx);
 }

@@ -168,7 +168,10 @@ enum vlapic_lvt {
 typedef void (*vlapic_eoi_fn)(void *ctx, unsigned vector);
 /* An IPI that may address other APICs (INIT and SIPI always come here). The sender's own share
    (a self shorthand, its own physical ID, a broadcast, a matching logical destination) is
-   delivered locally before this is called: the callback serves the other vCPUs only. */
+   delivered locally before this is called: the callback serves the other vCPUs only. A
+   lowest-priority IPI is treated as fixed: if it names this APIC it is delivered here, and the
+   VM must not deliver it to a second vCPU. An INIT level de-assert is dropped (it only
+   re-synchronizes arbitration IDs). */
 typedef void (*vlapic_ipi_fn)(void *ctx, unsigned src_apic_id, uint32_t dest, unsigned shorthand,
                               bool dest_logical, unsigned delivery_mode, unsigned vector);
 
