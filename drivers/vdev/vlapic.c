@@ -272,6 +272,7 @@ static void timer_stop(struct vlapic *a)
 static void write_tmict(struct vlapic *a, uint32_t value)
 {
     uint64_t t = now(a);
+    timer_catch_up(a, t);
     if (timer_mode(a) == APIC_TMR_DEADLINE)
         return;
     a->tmict = value;
@@ -328,11 +329,12 @@ void vlapic_set_tsc_deadline(struct vlapic *a, uint64_t deadline)
 {
     if (!vlapic_enabled(a) || timer_mode(a) != APIC_TMR_DEADLINE)
         return;
+    uint64_t t = now(a);
+    timer_catch_up(a, t); /* an old deadline that passed has already fired */
     a->tsc_deadline = deadline;
     vdev_timer_cancel(&a->timer);
     if (!deadline)
         return;
-    uint64_t t = now(a);
     if (deadline <= t)
         timer_fire(a, t);
     else

@@ -592,6 +592,22 @@ static void test_rewriting_initial_count_restarts_the_count(void **state)
     assert_int_equal(vdev_timers_next(&timers), T0 + 150);
 }
 
+static void test_reprogramming_after_an_unserved_expiry_still_delivers_it(void **state)
+{
+    (void)state;
+    start_timer(APIC_TMR_ONESHOT, 0xB, 100);
+    fk.now = T0 + 150; /* expired, the run loop has not served it */
+    wr(APIC_OFF_TMICT, 100);
+    assert_int_equal(vlapic_timer_interrupts(&apic), 1);
+    assert_int_equal(vdev_timers_next(&timers), T0 + 250);
+    wr(APIC_OFF_LVT_TMR, (APIC_TMR_DEADLINE << 17) | TIMER_V);
+    vlapic_set_tsc_deadline(&apic, T0 + 300);
+    fk.now = T0 + 310;
+    vlapic_set_tsc_deadline(&apic, T0 + 400);
+    assert_int_equal(vlapic_timer_interrupts(&apic), 2);
+    assert_int_equal(vlapic_get_tsc_deadline(&apic), T0 + 400);
+}
+
 static void test_one_shot_to_periodic_keeps_the_running_count(void **state)
 {
     (void)state;
@@ -1120,6 +1136,7 @@ int main(void)
         T(test_masked_timer_counts_but_does_not_interrupt),
         T(test_initial_count_zero_stops_the_timer),
         T(test_rewriting_initial_count_restarts_the_count),
+        T(test_reprogramming_after_an_unserved_expiry_still_delivers_it),
         T(test_one_shot_to_periodic_keeps_the_running_count),
         T(test_divide_change_keeps_the_current_count),
         T(test_timer_vector_below_16_is_an_error),
