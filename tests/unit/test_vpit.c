@@ -7,6 +7,7 @@
 #include <cmocka.h>
 #include <stdbool.h>
 #include "drivers/vdev/vdev.h"
+#include "drivers/vdev/vpic.h"
 #include "drivers/vdev/vpit.h"
 #include "tests/unit/fake.h"
 
@@ -279,6 +280,80 @@ static void test_mode2_irq0_period_is_exact_without_drift(void **state)
     /* 2000 periods later the grid is exactly where the first period predicts */
     assert_int_equal(vdev_timers_next(&timers), tsc_at(start, 2001ull * n));
     assert_false(router.isa_level & 1u); /* pulses leave the line low */
+}
+
+static void test_mode2_period_deltas_are_n_clocks_of_tsc(void **state)
+{
+    (void)state;
+    const uint64_t n = 1193; /* about 1 kHz */
+    const uint64_t floor_period = n * TSC_HZ / PIT_HZ;
+    uint64_t prev = clock_now;
+    program(0, PIT_MODE_RATE, (uint16_t)n);
+    uint64_t sum = 0;
+    for (unsigned k = 1; k <= 1000; k++) {
+        uint64_t at = run_next();
+        uint64_t delta = at - prev;
+        assert_true(delta == floor_period || delta == floor_period + 1);
+        sum += delta;
+        prev = at;
+    }
+    /* 1000 periods are 1000 * N clocks of TSC, to one tick */
+    assert_true(sum >= 1000 * n * TSC_HZ / PIT_HZ);
+    assert_true(sum <= 1000 * n * TSC_HZ / PIT_HZ + 1);
+}
+
+static void test_mode2_exact_tsc_multiple(void **state)
+{
+    (void)state;
+    host.tsc_hz = PIT_HZ * 1000ull; /* 1000 TSC ticks per PIT clock */
+    uint64_t start = clock_now;
+    program(0, PIT_MODE_RATE, 500);
+    for (uint64_t k = 1; k <= 100; k++)
+        assert_int_equal(run_next(), start + k * 500 * 1000);
+}
+
+static void test_large_guest_tsc_values(void **state)
+{
+    (void)state;
+    clock_now = 1ull << 60; /* decades of uptime: no overflow in the conversions */
+    uint64_t start = clock_now;
+    program(0, PIT_MODE_RATE, 11932);
+    for (uint64_t k = 1; k <= 10; k++)
+        assert_int_equal(run_next(), tsc_at(start, k * 11932));
+    at_clock(start, 10 * 11932 + 32);
+    assert_int_equal(latched(0), 11900);
+}
+
+static void pic_sink(void *ctl, unsigned line, bool asserted)
+{
+    vpic_set_irq(ctl, line, asserted);
+}
+
+static void test_irq0_reaches_the_pic_through_the_router(void **state)
+{
+    (void)state;
+    struct vpic pic;
+    vpic_init(&pic, &host);
+    const struct vdev_irq_sink sink = {VDEV_IRQ_ISA, pic_sink, &pic};
+    assert_int_equal(vdev_irq_add_sink(&router, &sink), 0);
+    vpic_write(&pic, PIC_MASTER_CMD, PIC_ICW1 | PIC_ICW1_IC4);
+    vpic_write(&pic, PIC_MASTER_DATA, 0x30);
+    vpic_write(&pic, PIC_MASTER_DATA, 0x04);
+    vpic_write(&pic, PIC_MASTER_DATA, PIC_ICW4_UPM);
+    program(0, PIT_MODE_RATE, 1000);
+    for (unsigned k = 0; k < 5; k++) {
+        assert_false(vpic_has_intr(&pic));
+        run_next();
+        assert_true(vpic_has_intr(&pic));
+        assert_int_equal(vpic_ack(&pic), 0x30);
+        vpic_write(&pic, PIC_MASTER_CMD, PIC_OCW2_EOI);
+    }
+    /* a one-shot (mode 0) event: the level rises once */
+    program(0, PIT_MODE_TC_INT, 300);
+    run_next();
+    assert_int_equal(vpic_ack(&pic), 0x30);
+    vpic_write(&pic, PIC_MASTER_CMD, PIC_OCW2_EOI);
+    assert_false(vpic_has_intr(&pic)); /* OUT still high: no new edge */
 }
 
 static void test_mode2_late_run_coalesces_and_keeps_phase(void **state)
@@ -718,6 +793,10 @@ int main(void)
         T(test_overdue_edge_delivered_before_reprogramming),
         T(test_mode2_counts_n_to_1_with_one_low_clock),
         T(test_mode2_irq0_period_is_exact_without_drift),
+        T(test_mode2_period_deltas_are_n_clocks_of_tsc),
+        T(test_mode2_exact_tsc_multiple),
+        T(test_large_guest_tsc_values),
+        T(test_irq0_reaches_the_pic_through_the_router),
         T(test_mode2_late_run_coalesces_and_keeps_phase),
         T(test_mode2_new_count_takes_effect_at_period_end),
         T(test_control_word_stops_counter),
