@@ -2,9 +2,12 @@
 #include "drivers/vdev/vpic.h"
 #include "kernel/lib/string.h"
 
-#define MASTER 0
-#define SLAVE  1
-#define LEVELS PIC_IRQS_PER_CHIP
+#define MASTER     0
+#define SLAVE      1
+#define LEVELS     PIC_IRQS_PER_CHIP
+#define ALL_LEVELS 0xFFu /* every IR input of a chip */
+#define OPEN_BUS   0xFFu /* what a port nobody drives reads */
+#define BYTE_BITS  8
 
 static uint8_t bit(unsigned level)
 {
@@ -21,7 +24,7 @@ static bool chip_ready(const struct vpic_chip *c)
 /* ICW1 LTIM makes every input level-sensitive; otherwise the ELCR decides per input. */
 static uint8_t level_mask(const struct vpic_chip *c)
 {
-    return (c->icw1 & PIC_ICW1_LTIM) ? 0xFF : c->elcr;
+    return (c->icw1 & PIC_ICW1_LTIM) ? ALL_LEVELS : c->elcr;
 }
 
 /* Priority rank of `level`: 0 is the highest. The highest level is the one after `lowest`
@@ -288,7 +291,7 @@ uint8_t vpic_read(struct vpic *p, uint16_t port)
     bool data;
     struct vpic_chip *c = port_chip(p, port, &data);
     if (!c)
-        return 0xFF;
+        return OPEN_BUS;
     bool master = c == &p->chip[MASTER];
     if (port == PIC_ELCR1 || port == PIC_ELCR2)
         return c->elcr;
@@ -328,14 +331,14 @@ static uint32_t io_in(void *dev, uint16_t port, unsigned size)
 {
     uint32_t value = 0;
     for (unsigned i = 0; i < size; i++)
-        value |= (uint32_t)vpic_read(dev, (uint16_t)(port + i)) << (8 * i);
+        value |= (uint32_t)vpic_read(dev, (uint16_t)(port + i)) << (BYTE_BITS * i);
     return value;
 }
 
 static void io_out(void *dev, uint16_t port, unsigned size, uint32_t value)
 {
     for (unsigned i = 0; i < size; i++)
-        vpic_write(dev, (uint16_t)(port + i), (uint8_t)(value >> (8 * i)));
+        vpic_write(dev, (uint16_t)(port + i), (uint8_t)(value >> (BYTE_BITS * i)));
 }
 
 static const struct vdev_io_ops vpic_io_ops = {io_in, io_out};
@@ -349,7 +352,7 @@ void vpic_init(struct vpic *p, const struct vdev_host *host)
 {
     memset(p, 0, sizeof(*p));
     p->host = host;
-    for (unsigned i = 0; i < 2; i++)
+    for (unsigned i = 0; i < sizeof(p->chip) / sizeof(p->chip[0]); i++)
         p->chip[i].lowest = LEVELS - 1;
 }
 

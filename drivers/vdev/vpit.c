@@ -24,6 +24,8 @@
 #define BYTE_MASK     0xFFu
 #define BCD_DIGITS    4
 #define BCD_DIGIT     0xFu
+#define BCD_BITS      4
+#define OPEN_BUS      0xFFu /* the control word register does not drive the bus on reads */
 #define DECIMAL       10u
 
 static uint64_t now_tsc(const struct vpit *t)
@@ -79,7 +81,7 @@ static uint32_t decode_count(const struct vpit_channel *c, uint16_t raw)
     if (c->bcd) {
         v = 0;
         for (int d = BCD_DIGITS - 1; d >= 0; d--)
-            v = v * DECIMAL + ((raw >> (4 * d)) & BCD_DIGIT);
+            v = v * DECIMAL + ((raw >> (BCD_BITS * d)) & BCD_DIGIT);
     }
     return v ? v : modulus(c);
 }
@@ -91,7 +93,7 @@ static uint16_t encode_count(const struct vpit_channel *c, uint32_t v)
         return (uint16_t)v;
     uint16_t raw = 0;
     for (unsigned d = 0; d < BCD_DIGITS; d++, v /= DECIMAL)
-        raw |= (uint16_t)((v % DECIMAL) << (4 * d));
+        raw |= (uint16_t)((v % DECIMAL) << (BCD_BITS * d));
     return raw;
 }
 
@@ -426,7 +428,7 @@ uint8_t vpit_read(struct vpit *t, uint16_t port)
         return read_port_b(t, now);
     if (port >= PIT_PORT_COUNTER0 && port < PIT_PORT_CONTROL)
         return read_counter(t, &t->ch[port - PIT_PORT_COUNTER0], now);
-    return 0xFF; /* the control word register is write-only */
+    return OPEN_BUS; /* the control word register is write-only */
 }
 
 static void write_control(struct vpit *t, uint8_t cw, uint64_t now)
