@@ -123,8 +123,9 @@ static int64_t to_terminal(const struct vpit *t, const struct vpit_channel *c, u
     return c->remaining - (int64_t)elapsed(t, c, now);
 }
 
-/* The counting element now, 0 .. modulus-1. Mode 2 counts N..1; mode 3 counts down by two in
-   each half-period; the one-shot modes wrap past terminal count and keep counting. */
+/* The counting element now, 0 .. modulus-1. Mode 2 counts N..1. Mode 3 counts down by two in
+   each half-period, from N for an even N and from N-1 for an odd one (the odd count's high half
+   holds one more clock, at 0). The one-shot modes wrap past terminal count and keep counting. */
 static uint32_t ce_value(const struct vpit *t, const struct vpit_channel *c, uint64_t now)
 {
     uint32_t m = modulus(c);
@@ -135,7 +136,7 @@ static uint32_t ce_value(const struct vpit *t, const struct vpit_channel *c, uin
         uint32_t high = (c->count + 1) / 2;
         uint32_t v = c->count - pos;
         if (c->mode == PIT_MODE_SQUARE)
-            v = pos < high ? c->count - 2 * pos : c->count - 2 * (pos - high);
+            v = (c->count & ~1u) - 2 * (pos < high ? pos : pos - high);
         return v % m;
     }
     int64_t r = to_terminal(t, c, now) % (int64_t)m;

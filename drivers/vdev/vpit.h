@@ -15,12 +15,10 @@
  * GATE semantics per mode, mode 2/3 count changes taking effect at the end of the period.
  *
  * Simplifications (documented): a count is loaded when it is written, not on the next CLK edge
- * (the datasheet's one-clock load delay is not modelled); in mode 3 with an odd count the
- * half-periods are (N+1)/2 and (N-1)/2 as the datasheet says, but the count read back simply
- * decrements by two from N in each half; a new mode 3 count takes effect at the end of the whole
- * period, not of the half-period; port 0x61's refresh bit (4) toggles on every read rather than
- * every 15 us, which is enough for loops waiting for it to change. The speaker makes no sound.
- * With host->tsc_hz == 0 the clock does not advance.
+ * (the datasheet's one-clock load delay is not modelled); a new mode 3 count takes effect at
+ * the end of the whole period, not of the half-period; port 0x61's refresh bit (4) toggles on every
+ * read rather than every 15 us, which is enough for loops waiting for it to change. The speaker
+ * makes no sound. With host->tsc_hz == 0 the clock does not advance.
  */
 #pragma once
 #include <stdbool.h>

@@ -439,15 +439,13 @@ static void test_mode3_odd_count_high_one_clock_longer(void **state)
 {
     (void)state;
     uint64_t start = clock_now;
-    program(0, PIT_MODE_SQUARE, 5); /* high 3, low 2 */
-    at_clock(start, 2);
-    assert_true(out(0));
-    at_clock(start, 3);
-    assert_false(out(0));
-    at_clock(start, 4);
-    assert_false(out(0));
-    at_clock(start, 5);
-    assert_true(out(0));
+    program(0, PIT_MODE_SQUARE, 5); /* high 3, low 2; the counter runs from N-1 = 4 */
+    static const uint16_t want[] = {4, 2, 0, 4, 2, 4};
+    for (unsigned k = 0; k < 6; k++) {
+        at_clock(start, k);
+        assert_int_equal(latched(0), want[k]);
+        assert_int_equal(out(0), k < 3 || k == 5);
+    }
 }
 
 static void test_mode3_irq0_every_period(void **state)
