@@ -69,11 +69,16 @@ void exit_handle_event_window(struct vcpu *v)
 
 void exit_handle_hlt(struct vcpu *v)
 {
-    /* hv emulates no interrupt sources yet, so a halted guest can never wake: with IF=0 or
-       IF=1 alike, HLT ends it, unless an event is queued for it. */
+    /* A virtual-PC guest with interrupts enabled waits for its next interrupt (the scheduler
+       does not enter it until one is pending). An hv-ABI guest has no interrupt sources, and
+       nothing can wake a guest with IF = 0: HLT ends it, unless an event is queued for it. */
     vcpu_skip_instruction(v);
     if (v->event_count)
         return;
+    if (v->lapic && (vmcs_readnat(VMCS_GUEST_RFLAGS) & RFLAGS_IF)) {
+        v->halted = true;
+        return;
+    }
     guest_end(v->guest, "halted");
 }
 

@@ -11,6 +11,8 @@
 #include "mm/guest_mem.h"
 #include "vmx/cpu/ept.h"
 
+struct vpic;
+
 #define GUEST_VERDICT_MAX  128
 #define GUEST_CONSOLE_LINE 160
 
@@ -22,6 +24,7 @@ struct guest {
     paddr_t msr_bitmap;
     paddr_t io_bitmap[2];
     struct vdev_bus *bus;
+    struct vpic *pic; /* the 8259 pair (virtual PC guests), else NULL */
     bool ended;
     bool ext_int_warned; /* an unexpected external-interrupt exit was logged */
     char verdict[GUEST_VERDICT_MAX];

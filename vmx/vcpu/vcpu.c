@@ -3,6 +3,7 @@
 #include "kernel/log.h"
 #include "kernel/lib/x86.h"
 #include "vmx/vcpu/guest.h"
+#include "vmx/vcpu/vcpu_intr.h"
 #include "vmx/cpu/vmcs.h"
 #include "vmx/cpu/vmx.h"
 
@@ -175,6 +176,28 @@ static void set_window_exiting(uint32_t bit, bool on)
         vmcs_write32(VMCS_PROC_BASED_CTLS, want);
 }
 
+/* No exception or NMI waits: an external interrupt from the virtual PC's controllers is
+   acknowledged and injected when the guest can take it; otherwise the interrupt window is
+   awaited (SDM vol. 3 "Interrupt-Window Exiting and Virtual-Interrupt Delivery"). */
+static void deliver_external_interrupt(struct vcpu *v)
+{
+    if (!vcpu_external_interrupt_pending(v)) {
+        set_window_exiting(PROC_INT_WINDOW_EXITING, false);
+        return;
+    }
+    if (!guest_can_take_interrupt()) {
+        set_window_exiting(PROC_INT_WINDOW_EXITING, true);
+        return;
+    }
+    int vector = vcpu_ack_external_interrupt(v);
+    set_window_exiting(PROC_INT_WINDOW_EXITING, false);
+    if (vector < 0)
+        return;
+    v->halted = false;
+    struct vcpu_event ev = {(uint8_t)vector, INTR_TYPE_EXT_INTERRUPT, false, 0, 0};
+    write_entry_event(&ev);
+}
+
 void vcpu_deliver_events(struct vcpu *v, uint32_t idt_info, uint32_t idt_error)
 {
     /* An event whose delivery a VM exit interrupted goes first, exactly as it was (§28.2.4). */
@@ -188,8 +211,10 @@ void vcpu_deliver_events(struct vcpu *v, uint32_t idt_info, uint32_t idt_error)
         write_entry_event(&ev);
         return;
     }
+    if (vcpu_take_nmi(v))
+        queue_event(v, (struct vcpu_event){EXC_NMI, INTR_TYPE_NMI, false, 0, 0});
     if (!v->event_count) {
-        set_window_exiting(PROC_INT_WINDOW_EXITING, false);
+        deliver_external_interrupt(v);
         return;
     }
     struct vcpu_event *head = &v->events[0];

@@ -17,6 +17,7 @@ struct vcpu_event {
 };
 
 struct guest;
+struct vlapic;
 
 struct vcpu {
     struct vcpu_regs regs; /* must stay first: vmx/cpu/entry.asm */
@@ -41,6 +42,8 @@ struct vcpu {
         uint64_t mtrr_fixed[11]; /* FIX64K_00000, FIX16K_80000/A0000, FIX4K_C0000 ... F8000 */
     } msr;
     uint64_t cr8; /* task priority (vmx/exit/exit_cr.c): no TPR shadow, so CR8 stays virtual */
+    struct vlapic *lapic; /* its local APIC (virtual PC guests); NULL for hv-ABI guests */
+    bool halted;          /* in HLT with interrupts enabled: waits for an interrupt */
 };
 
 uint64_t vcpu_reg(const struct vcpu *v, unsigned reg); /* RSP comes from the VMCS */
