@@ -12,6 +12,7 @@
 #define YEARS_PER_CENTURY 100u
 #define US_PER_SECOND     1000000ull
 #define DAYS_PER_WEEK     7u
+#define SECONDS_PER_HOUR  3600ull
 
 /* ---- calendar arithmetic ---- */
 
@@ -67,11 +68,11 @@ static void civil_from_days(uint64_t days, struct vrtc_time *t)
 void vrtc_time_advance(struct vrtc_time *t, uint64_t seconds)
 {
     normalize(t);
-    uint64_t in_day = (uint64_t)t->hour * MINUTES_PER_HOUR * SECONDS_PER_MIN +
-                      (uint64_t)t->minute * SECONDS_PER_MIN + t->second + seconds;
+    uint64_t in_day =
+        t->hour * SECONDS_PER_HOUR + (uint64_t)t->minute * SECONDS_PER_MIN + t->second + seconds;
     civil_from_days(days_from_civil(t->year, t->month, t->day) + in_day / SECONDS_PER_DAY, t);
     in_day %= SECONDS_PER_DAY;
-    t->hour = (unsigned)(in_day / (MINUTES_PER_HOUR * SECONDS_PER_MIN));
+    t->hour = (unsigned)(in_day / SECONDS_PER_HOUR);
     t->minute = (unsigned)(in_day / SECONDS_PER_MIN % MINUTES_PER_HOUR);
     t->second = (unsigned)(in_day % SECONDS_PER_MIN);
 }
