@@ -1,7 +1,8 @@
 /*
  * What a VM's vCPUs and their exit handlers act on: its name, RAM, EPT, intercept bitmaps, device
- * bus, console line and verdict. vmx/vm/ owns it (struct vm embeds one) and does the lifecycle;
- * vcpu/ and exit/ see only this part, through vcpu->guest, so they never include vmx/vm/.
+ * bus, CPU model, console line and verdict. vmx/vm/ owns it (struct vm embeds one) and does the
+ * lifecycle; vcpu/ and exit/ see only this part, through vcpu->guest, so they never include
+ * vmx/vm/.
  */
 #pragma once
 #include <stdbool.h>
@@ -10,6 +11,8 @@
 #include "mm/buddy.h"
 #include "mm/guest_mem.h"
 #include "vmx/cpu/ept.h"
+
+struct cpu_model;
 
 #define GUEST_VERDICT_MAX  128
 #define GUEST_CONSOLE_LINE 160
@@ -22,6 +25,7 @@ struct guest {
     paddr_t msr_bitmap;
     paddr_t io_bitmap[2];
     struct vdev_bus *bus;
+    const struct cpu_model *cpu; /* what CPUID, XSETBV and MSRs show (vmx/exit/cpu_model.h) */
     bool ended;
     bool ext_int_warned; /* an unexpected external-interrupt exit was logged */
     char verdict[GUEST_VERDICT_MAX];

@@ -1,0 +1,60 @@
+/*
+ * The CPU a VM's guest sees: its CPUID answers, the XCR0 bits XSETBV accepts, the optional MSRs
+ * that exist, and the TSC frequency it is told. Built once per VM, at creation, from the host's
+ * CPUID and hv's VMX controls (cpu_model_build); the exit handlers only read it, so no exit
+ * executes a host CPUID (under nested virtualisation each one would be an exit of its own).
+ * The few per-vCPU parts (APIC id, CR4.OSXSAVE, topology, the XSAVE size for the vCPU's own
+ * XCR0) are added by the CPUID handler (vmx/exit/exit_cpuid.c).
+ */
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+#include "kernel/lib/hw.h"
+
+#define CPU_MODEL_BASIC_LEAVES 0x28 /* leaves 0 .. 0x27: beyond every leaf the SDM defines */
+#define CPU_MODEL_EXT_LEAVES   0x30 /* 0x80000000 .. 0x8000002F */
+#define CPU_MODEL_SUBLEAVES    8    /* subleaves probed of a leaf other than 0xD */
+#define CPU_MODEL_XSAVE_PARTS  64   /* leaf 0xD: subleaf i describes XSAVE component i (0..63) */
+#define CPU_MODEL_ANSWERS      256  /* stored answers, all leaves together */
+
+/* Where a leaf's answers are in cpu_model.answer. A leaf whose answer depends on the subleaf
+   (ECX) is `indexed`: subleaves 0 .. count-1 are stored and any other reads as zeros, as an
+   invalid subleaf does (SDM vol. 2A, CPUID). Any other leaf has one answer for every ECX. */
+struct cpu_model_leaf {
+    uint16_t first;
+    uint8_t count;
+    bool indexed;
+};
+
+/* The optional MSRs that exist because CPUID, as this guest sees it, enumerates them
+   (SDM vol. 4, each MSR's "if CPUID..." condition); without it RDMSR/WRMSR raise #GP. */
+struct cpu_model_msrs {
+    bool spec_ctrl;  /* IA32_SPEC_CTRL: CPUID.7.0:EDX IBRS, STIBP or SSBD */
+    bool tsc_adjust; /* IA32_TSC_ADJUST: CPUID.7.0:EBX[1] */
+};
+
+struct cpu_model {
+    uint32_t basic_max; /* the guest's highest basic leaf, CPUID.0:EAX */
+    uint32_t ext_max;   /* the guest's highest extended leaf, CPUID.80000000H:EAX (0: none) */
+    struct cpu_model_leaf basic[CPU_MODEL_BASIC_LEAVES];
+    struct cpu_model_leaf ext[CPU_MODEL_EXT_LEAVES];
+    struct cpuid_regs answer[CPU_MODEL_ANSWERS];
+    unsigned answers;
+    /* A leaf in no range hv models: the host's answer (on an Intel CPU, the highest basic
+       leaf's data, SDM vol. 2A CPUID; under an outer hypervisor maybe its own leaf). */
+    struct cpuid_regs out_of_range;
+    uint64_t xcr0_mask; /* XCR0 bits a guest may set: hv's policy and the host's support */
+    /* Offset + size of XSAVE component i in the standard format (host CPUID.(0xD,i)), for
+       the XSAVE area size of any XCR0 value without a CPUID (leaf 0xD subleaf 0 EBX). */
+    uint32_t xsave_end[CPU_MODEL_XSAVE_PARTS];
+    struct cpu_model_msrs msr;
+    uint64_t tsc_khz; /* reported in HV_ABI_CPUID_TIMING and HC_INFO; 0 = unknown */
+};
+
+/* Builds the model from the host's CPUID and vmx_config (call after VMX is set up). */
+void cpu_model_build(struct cpu_model *m, uint64_t tsc_khz);
+/* The VM's answer to CPUID(leaf, subleaf), before the per-vCPU parts. */
+void cpu_model_cpuid(const struct cpu_model *m, uint32_t leaf, uint32_t subleaf,
+                     struct cpuid_regs *r);
+/* Size in bytes of the XSAVE area (standard format) holding the components set in xcr0. */
+uint32_t cpu_model_xsave_size(const struct cpu_model *m, uint64_t xcr0);
