@@ -71,7 +71,7 @@ unsigned fake_vmcs_enter_count(void);
 /* ---- fake machine (kernel/lib/hw.h) ---- */
 
 #define FAKE_HW_MSRS     128
-#define FAKE_HW_CPUIDS   64
+#define FAKE_HW_CPUIDS   512
 #define FAKE_HW_PORT_LOG 256
 
 struct fake_port_io {

@@ -11,6 +11,7 @@
 #define XSAVE_LEGACY_AND_HEADER (512 + 64) /* SDM vol. 1 §13.4: legacy region + XSAVE header */
 #define XSAVE_FIRST_EXTENDED    2          /* components 0 and 1 live in the legacy region */
 #define XSAVE_LAST_COMPONENT    62         /* bit 63 of XCR0 is reserved */
+#define LEAF_OUT_OF_RANGE       (HV_ABI_CPUID_LAST + 1) /* in no range hv models */
 
 /* ---- XCR0 and the XSAVE layout (host capabilities) ---- */
 
@@ -147,7 +148,9 @@ static bool policy_indexed(uint32_t leaf)
    table is full. */
 static int capture_leaf(struct cpu_model *m, uint32_t leaf, struct cpu_model_leaf *out)
 {
-    unsigned probe = leaf == CPUID_LEAF_XSAVE ? CPU_MODEL_XSAVE_PARTS : CPU_MODEL_SUBLEAVES;
+    /* Out of range: maybe the highest basic leaf's data, which can be leaf 0xD's. */
+    unsigned probe = leaf == CPUID_LEAF_XSAVE || leaf == LEAF_OUT_OF_RANGE ? CPU_MODEL_XSAVE_PARTS
+                                                                           : CPU_MODEL_SUBLEAVES;
     if (m->answers + probe > CPU_MODEL_ANSWERS)
         return -1;
     struct cpuid_regs *sub = &m->answer[m->answers];
@@ -185,6 +188,7 @@ static uint32_t capture_range(struct cpu_model *m, uint32_t base, uint32_t host_
 static void capture_table(struct cpu_model *m)
 {
     struct cpuid_regs r;
+    capture_leaf(m, LEAF_OUT_OF_RANGE, &m->out_of_range); /* first: the table has room */
     hw_cpuid(CPUID_LEAF_VENDOR, 0, &r);
     uint32_t n = capture_range(m, CPUID_LEAF_VENDOR, r.eax, m->basic, CPU_MODEL_BASIC_LEAVES);
     m->basic_max = n ? n - 1 : 0;
@@ -193,7 +197,6 @@ static void capture_table(struct cpu_model *m)
         n = capture_range(m, CPUID_LEAF_EXT_BASE, r.eax, m->ext, CPU_MODEL_EXT_LEAVES);
         m->ext_max = n ? CPUID_LEAF_EXT_BASE + n - 1 : 0;
     }
-    hw_cpuid(HV_ABI_CPUID_LAST + 1, 0, &m->out_of_range);
 }
 
 /* As CPUID enumerates them to this guest. */
@@ -246,10 +249,8 @@ void cpu_model_cpuid(const struct cpu_model *m, uint32_t leaf, uint32_t subleaf,
         return;
     }
     const struct cpu_model_leaf *l = find_leaf(m, leaf);
-    if (!l) {
-        *r = m->out_of_range;
-        return;
-    }
+    if (!l)
+        l = &m->out_of_range;
     uint32_t i = l->indexed ? subleaf : 0;
     if (i < l->count)
         *r = m->answer[l->first + i];

@@ -40,9 +40,10 @@ struct cpu_model {
     struct cpu_model_leaf ext[CPU_MODEL_EXT_LEAVES];
     struct cpuid_regs answer[CPU_MODEL_ANSWERS];
     unsigned answers;
-    /* A leaf in no range hv models: the host's answer (on an Intel CPU, the highest basic
-       leaf's data, SDM vol. 2A CPUID; under an outer hypervisor maybe its own leaf). */
-    struct cpuid_regs out_of_range;
+    /* A leaf in no range hv models answers as the host does for the first leaf past hv's
+       hypervisor range: on an Intel CPU every such leaf returns the highest basic leaf's data
+       for the subleaf asked (SDM vol. 2A, CPUID), unfiltered as before this table existed. */
+    struct cpu_model_leaf out_of_range;
     uint64_t xcr0_mask; /* XCR0 bits a guest may set: hv's policy and the host's support */
     /* Offset + size of XSAVE component i in the standard format (host CPUID.(0xD,i)), for
        the XSAVE area size of any XCR0 value without a CPUID (leaf 0xD subleaf 0 EBX). */
