@@ -188,7 +188,7 @@ static uint32_t capture_range(struct cpu_model *m, uint32_t base, uint32_t host_
 static void capture_table(struct cpu_model *m)
 {
     struct cpuid_regs r;
-    capture_leaf(m, LEAF_OUT_OF_RANGE, &m->out_of_range); /* first: the table has room */
+    (void)capture_leaf(m, LEAF_OUT_OF_RANGE, &m->out_of_range); /* first: it always fits */
     hw_cpuid(CPUID_LEAF_VENDOR, 0, &r);
     uint32_t n = capture_range(m, CPUID_LEAF_VENDOR, r.eax, m->basic, CPU_MODEL_BASIC_LEAVES);
     m->basic_max = n ? n - 1 : 0;
@@ -232,28 +232,15 @@ static void hypervisor_leaf(const struct cpu_model *m, uint32_t leaf, struct cpu
     }
 }
 
-static const struct cpu_model_leaf *find_leaf(const struct cpu_model *m, uint32_t leaf)
+void cpu_model_cpuid_other(const struct cpu_model *m, uint32_t leaf, uint32_t subleaf,
+                           struct cpuid_regs *r)
 {
-    if (leaf <= m->basic_max)
-        return &m->basic[leaf];
-    if (m->ext_max && leaf >= CPUID_LEAF_EXT_BASE && leaf <= m->ext_max)
-        return &m->ext[leaf - CPUID_LEAF_EXT_BASE];
-    return NULL;
-}
-
-void cpu_model_cpuid(const struct cpu_model *m, uint32_t leaf, uint32_t subleaf,
-                     struct cpuid_regs *r)
-{
-    if (leaf >= HV_ABI_CPUID_BASE && leaf <= HV_ABI_CPUID_LAST) {
+    if (leaf >= HV_ABI_CPUID_BASE && leaf <= HV_ABI_CPUID_LAST)
         hypervisor_leaf(m, leaf, r);
-        return;
-    }
-    const struct cpu_model_leaf *l = find_leaf(m, leaf);
-    if (!l)
-        l = &m->out_of_range;
-    uint32_t i = l->indexed ? subleaf : 0;
-    if (i < l->count)
-        *r = m->answer[l->first + i];
+    else if (m->ext_max && leaf >= CPUID_LEAF_EXT_BASE && leaf <= m->ext_max)
+        cpu_model_answer(m, &m->ext[leaf - CPUID_LEAF_EXT_BASE], subleaf, r);
+    else if (leaf <= m->basic_max)
+        cpu_model_answer(m, &m->basic[leaf], subleaf, r);
     else
-        memset(r, 0, sizeof(*r));
+        cpu_model_answer(m, &m->out_of_range, subleaf, r);
 }

@@ -13,7 +13,7 @@
 
 #define CPU_MODEL_BASIC_LEAVES 0x28 /* leaves 0 .. 0x27: beyond every leaf the SDM defines */
 #define CPU_MODEL_EXT_LEAVES   0x30 /* 0x80000000 .. 0x8000002F */
-#define CPU_MODEL_SUBLEAVES    8    /* subleaves probed of a leaf other than 0xD */
+#define CPU_MODEL_SUBLEAVES    16   /* subleaves probed of a leaf other than 0xD (0x18: 9+) */
 #define CPU_MODEL_XSAVE_PARTS  64   /* leaf 0xD: subleaf i describes XSAVE component i (0..63) */
 #define CPU_MODEL_ANSWERS      256  /* stored answers, all leaves together */
 
@@ -54,8 +54,30 @@ struct cpu_model {
 
 /* Builds the model from the host's CPUID and vmx_config (call after VMX is set up). */
 void cpu_model_build(struct cpu_model *m, uint64_t tsc_khz);
-/* The VM's answer to CPUID(leaf, subleaf), before the per-vCPU parts. */
-void cpu_model_cpuid(const struct cpu_model *m, uint32_t leaf, uint32_t subleaf,
-                     struct cpuid_regs *r);
+/* Leaves past the basic range: hv's hypervisor leaves, the extended range, out of range. */
+void cpu_model_cpuid_other(const struct cpu_model *m, uint32_t leaf, uint32_t subleaf,
+                           struct cpuid_regs *r);
+
+/* A stored leaf's answer for `subleaf`. */
+static inline void cpu_model_answer(const struct cpu_model *m, const struct cpu_model_leaf *l,
+                                    uint32_t subleaf, struct cpuid_regs *r)
+{
+    uint32_t i = l->indexed ? subleaf : 0;
+    if (i < l->count)
+        *r = m->answer[l->first + i];
+    else
+        *r = (struct cpuid_regs){0, 0, 0, 0};
+}
+
+/* The VM's answer to CPUID(leaf, subleaf), before the per-vCPU parts. Inline, because for a
+   basic leaf this is the CPUID exit's whole lookup: a bounds check and a copy. */
+static inline void cpu_model_cpuid(const struct cpu_model *m, uint32_t leaf, uint32_t subleaf,
+                                   struct cpuid_regs *r)
+{
+    if (leaf <= m->basic_max)
+        cpu_model_answer(m, &m->basic[leaf], subleaf, r);
+    else
+        cpu_model_cpuid_other(m, leaf, subleaf, r);
+}
 /* Size in bytes of the XSAVE area (standard format) holding the components set in xcr0. */
 uint32_t cpu_model_xsave_size(const struct cpu_model *m, uint64_t xcr0);
