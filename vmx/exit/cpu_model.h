@@ -15,7 +15,7 @@
 #define CPU_MODEL_EXT_LEAVES   0x30 /* 0x80000000 .. 0x8000002F */
 #define CPU_MODEL_SUBLEAVES    16   /* subleaves probed of a leaf other than 0xD (0x18: 9+) */
 #define CPU_MODEL_XSAVE_PARTS  64   /* leaf 0xD: subleaf i describes XSAVE component i (0..63) */
-#define CPU_MODEL_ANSWERS      256  /* stored answers, all leaves together */
+#define CPU_MODEL_ANSWERS      128 /* stored answers, all leaves together (a Sapphire Rapids: ~75) */
 
 /* Where a leaf's answers are in cpu_model.answer. A leaf whose answer depends on the subleaf
    (ECX) is `indexed`: subleaves 0 .. count-1 are stored and any other reads as zeros, as an
