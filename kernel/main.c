@@ -18,7 +18,6 @@
 #include "mm/paging.h"
 #include "drivers/pit.h"
 #include "kernel/fpu.h"
-#include "vmx/exit/guest_cpu.h"
 #include "vmx/vm/sched.h"
 #include "vmx/vm/vm.h"
 #include "vmx/cpu/vmx.h"
@@ -141,13 +140,13 @@ static uint64_t slice_from_cmdline(const char *cmdline)
 }
 
 /* Builds the VM for module i in slot `slot`; a refused guest gets its verdict line at once. */
-static struct vm *create_guest(size_t i, unsigned slot)
+static struct vm *create_guest(size_t i, unsigned slot, const struct sched_config *sc)
 {
     const struct mb2_module *m = &boot_info.modules[i];
     struct vm *vm = &vms[slot];
     char why[GUEST_VERDICT_MAX - 16];
-    if (vm_create(vm, slot, phys_to_virt(m->start), m->end - m->start, m->cmdline, why,
-                  sizeof(why))) {
+    if (vm_create(vm, slot, phys_to_virt(m->start), m->end - m->start, m->cmdline,
+                  sc->tsc_hz / 1000, why, sizeof(why))) {
         log_contract("hv: guest %s ended: rejected(%s) exits=0", vm->cfg.name, why);
         return 0;
     }
@@ -185,7 +184,7 @@ static bool run_lifecycle(const struct sched_config *sc)
     uint64_t before = frame_free_count();
     log_contract("hv: ready");
     for (uint64_t r = 0; r < rounds; r++) {
-        struct vm *vm = create_guest(0, 0);
+        struct vm *vm = create_guest(0, 0, sc);
         if (vm)
             sched_run(&vm, 1, sc);
     }
@@ -222,15 +221,14 @@ static void run_guests(uint64_t slice_us)
 {
     struct sched_config sc = {pit_calibrate_tsc_hz(), slice_us};
     unsigned live = 0;
-    guest_tsc_khz = sc.tsc_hz / 1000;
     log_info("hv: TSC %llu kHz, slice %llu us, %zu guest module(s)",
-             (unsigned long long)guest_tsc_khz, (unsigned long long)slice_us,
+             (unsigned long long)(sc.tsc_hz / 1000), (unsigned long long)slice_us,
              boot_info.module_count);
     if (run_lifecycle(&sc))
         return;
     uint64_t before = frame_free_count();
     for (size_t i = 0; i < boot_info.module_count; i++) {
-        struct vm *vm = create_guest(i, (unsigned)i);
+        struct vm *vm = create_guest(i, (unsigned)i, &sc);
         if (vm)
             live_vms[live++] = vm;
     }

@@ -8,6 +8,7 @@
 #define CPUID_LEAF_TOPOLOGY     0x0B
 #define CPUID_LEAF_XSAVE        0x0D
 #define CPUID_LEAF_TOPOLOGY_V2  0x1F
+#define CPUID_LEAF_EXT_BASE     0x80000000 /* EAX: the highest extended leaf */
 
 /* Leaf 1 ECX / EDX / EBX */
 #define CPUID_1_ECX_DTES64        (1u << 2)

@@ -128,6 +128,7 @@ void fake_hw_set_cpuid(uint32_t leaf, uint32_t subleaf, struct cpuid_regs regs)
 
 void hw_cpuid(uint32_t leaf, uint32_t subleaf, struct cpuid_regs *out)
 {
+    fake_hw.cpuid_calls++;
     memset(out, 0, sizeof(*out));
     for (unsigned i = 0; i < machine.ncpuids; i++) {
         if (machine.cpuids[i].leaf == leaf && machine.cpuids[i].subleaf == subleaf) {

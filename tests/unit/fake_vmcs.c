@@ -4,6 +4,7 @@
 #include <string.h>
 #include "tests/unit/fake_vmcs.h"
 #include "tests/unit/fake.h"
+#include "vmx/exit/exit.h"
 #include "vmx/vcpu/vcpu.h"
 #include "vmx/vm/vm.h"
 #include "vmx/cpu/vmcs_fields.h"
@@ -274,7 +275,15 @@ struct vcpu *fake_vm_reset(struct vm *vm, const char *name)
     vdev_bus_init(&vm->dev.bus, &vm->dev.host);
     vm->g.bus = &vm->dev.bus;
     vm->g.ept.pml4 = PADDR_NONE;
+    fake_vm_cpu_model(vm, 0);
+    exit_msr_reset_vcpu(&vm->vcpu);
     return &vm->vcpu;
+}
+
+void fake_vm_cpu_model(struct vm *vm, uint64_t tsc_khz)
+{
+    cpu_model_build(&vm->cpu_model, tsc_khz);
+    vm->g.cpu = &vm->cpu_model;
 }
 
 void fake_vm_ram(struct vm *vm, void *ram, uint64_t size)

@@ -71,7 +71,7 @@ unsigned fake_vmcs_enter_count(void);
 /* ---- fake machine (kernel/lib/hw.h) ---- */
 
 #define FAKE_HW_MSRS     128
-#define FAKE_HW_CPUIDS   64
+#define FAKE_HW_CPUIDS   512
 #define FAKE_HW_PORT_LOG 256
 
 struct fake_port_io {
@@ -91,6 +91,7 @@ struct fake_hw_state {
     unsigned pauses, invlpgs;
     uintptr_t last_invlpg;
     unsigned unknown_msr_reads; /* hw_rdmsr of an MSR never set (a #GP on a real CPU) */
+    unsigned cpuid_calls;       /* hw_cpuid calls since reset */
 };
 extern struct fake_hw_state fake_hw;
 /* hw_halt_forever longjmps here when set, else aborts the test program. */
@@ -113,7 +114,11 @@ struct fake_port_io fake_hw_port_log(unsigned i); /* the oldest FAKE_HW_PORT_LOG
 struct vm;
 struct vcpu;
 /* The common start of a handler test: resets the fake VMCS, machine and log, zeroes `vm`, names
-   it, links its vCPU (and marks it as having no EPT). Returns the vCPU. */
+   it, links its vCPU (and marks it as having no EPT), gives it the CPU model of the (empty)
+   fake machine and the vCPU its power-on MSRs, as vm_create does. Returns the vCPU. */
 struct vcpu *fake_vm_reset(struct vm *vm, const char *name);
+/* Rebuilds the VM's CPU model (vm_create's step) from the fake machine's CPUID table and
+   vmx_config as they are now: call after changing either. */
+void fake_vm_cpu_model(struct vm *vm, uint64_t tsc_khz);
 /* Gives `vm` guest RAM [0, size) backed by one host buffer (paddr = host address). */
 void fake_vm_ram(struct vm *vm, void *ram, uint64_t size);

@@ -1,5 +1,7 @@
 /* CPUID exit tests: the filtered leaves a guest sees (cpuid_for_guest) and the exit handler's
-   register and RIP updates, against the fake machine's CPUID table and the fake VMCS. */
+   register and RIP updates, against the fake machine's CPUID table and the fake VMCS. Every
+   query first builds the VM's CPU model from the fake machine as it is then (as vm_create does)
+   and checks that answering it ran no host CPUID. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -10,6 +12,7 @@
 #include "kernel/lib/x86.h"
 #include "kernel/lib/cpuid_leaves.h"
 #include "vmx/exit/exit.h"
+#include "vmx/exit/cpu_model.h"
 #include "vmx/exit/guest_cpu.h"
 #include "vmx/vm/vm.h"
 #include "vmx/cpu/vmcs_fields.h"
@@ -35,15 +38,19 @@
 
 static struct vm vm;
 static struct vcpu *v;
+static uint64_t guest_tsc_khz; /* the TSC frequency the model is built with */
 
 static struct cpuid_regs regs(uint32_t a, uint32_t b, uint32_t c, uint32_t d)
 {
     return (struct cpuid_regs){a, b, c, d};
 }
 
-/* A host CPU with XSAVE and AVX-512 components (sizes/offsets of a Skylake-SP). */
+/* A host CPU with XSAVE and AVX-512 components (sizes/offsets of a Skylake-SP), basic leaves up
+   to 0x1F and extended leaves up to 0x80000008. */
 static void host_xsave(void)
 {
+    fake_hw_set_cpuid(CPUID_LEAF_VENDOR, 0, regs(0x1F, 0x756E6547, 0x6C65746E, 0x49656E69));
+    fake_hw_set_cpuid(CPUID_LEAF_EXT_BASE, 0, regs(0x80000008, 0, 0, 0));
     fake_hw_set_cpuid(CPUID_LEAF_FEATURES, 0, regs(LEAF1_EAX, LEAF1_EBX, ALL_ONES, ALL_ONES));
     fake_hw_set_cpuid(CPUID_LEAF_XSAVE, 0, regs(HOST_XCR0_BITS, 1088, 2696, 0));
     fake_hw_set_cpuid(CPUID_LEAF_XSAVE, 1, regs(0xF, 0x988, 0x100, 0x1));
@@ -73,12 +80,35 @@ static int setup(void **state)
     return 0;
 }
 
+/* The VM's CPU model, built from the fake machine and vmx_config as they are now. */
+static void build_model(void)
+{
+    fake_vm_cpu_model(&vm, guest_tsc_khz);
+    fake_hw.cpuid_calls = 0;
+}
+
 static struct cpuid_regs guest(uint32_t leaf, uint32_t subleaf)
 {
     struct cpuid_regs r;
     memset(&r, 0xCC, sizeof(r));
+    build_model();
     cpuid_for_guest(v, leaf, subleaf, &r);
+    assert_int_equal(fake_hw.cpuid_calls, 0); /* the exit path runs no host CPUID */
     return r;
+}
+
+static uint64_t xcr0_guest_supported(void)
+{
+    build_model();
+    return vm.cpu_model.xcr0_mask;
+}
+
+/* The exit handler, on a model built from the fake machine as it is now. */
+static void cpuid_exit(void)
+{
+    build_model();
+    exit_handle_cpuid(v);
+    assert_int_equal(fake_hw.cpuid_calls, 0);
 }
 
 static void assert_regs(struct cpuid_regs r, uint32_t a, uint32_t b, uint32_t c, uint32_t d)
@@ -328,7 +358,7 @@ static void test_exit_handler_sets_registers_and_rip(void **state)
     v->regs.gpr[REG_RDX] = ~0ull;
     v->regs.gpr[REG_RSI] = 0x5151;
     fake_vmcs_set(VMCS_EXIT_INSTRUCTION_LEN, 3);
-    exit_handle_cpuid(v);
+    cpuid_exit();
     /* 32-bit results zero-extend into the 64-bit registers */
     assert_int_equal(v->regs.gpr[REG_RAX], 0x1C004122);
     assert_int_equal(v->regs.gpr[REG_RBX], 0x01C0003F);
@@ -346,7 +376,7 @@ static void test_exit_handler_filtered_leaf(void **state)
     v->regs.gpr[REG_RAX] = CPUID_LEAF_FEATURES;
     v->regs.gpr[REG_RCX] = 0;
     fake_vmcs_set(VMCS_EXIT_INSTRUCTION_LEN, 5);
-    exit_handle_cpuid(v);
+    cpuid_exit();
     assert_int_equal(v->regs.gpr[REG_RAX], LEAF1_EAX);
     assert_int_equal(v->regs.gpr[REG_RBX], LEAF1_EBX_GUEST);
     assert_int_equal(v->regs.gpr[REG_RCX], LEAF1_ECX_FILTERED);
@@ -360,7 +390,7 @@ static void test_exit_handler_rip_wraps_outside_64_bit_mode(void **state)
     fake_vmcs_set(VMCS_GUEST_RIP, 0xFFFFFFFEull);
     fake_vmcs_set(VMCS_EXIT_INSTRUCTION_LEN, 3);
     v->regs.gpr[REG_RAX] = 0;
-    exit_handle_cpuid(v);
+    cpuid_exit();
     assert_int_equal(fake_vmcs_get(VMCS_GUEST_RIP), 1);
 }
 
@@ -374,7 +404,7 @@ static void test_exit_handler_64_bit_rip(void **state)
     fake_vmcs_set(VMCS_EXIT_INSTRUCTION_LEN, 3);
     fake_vmcs_set(VMCS_GUEST_INTERRUPTIBILITY, INTERRUPTIBILITY_STI);
     v->regs.gpr[REG_RAX] = 0;
-    exit_handle_cpuid(v);
+    cpuid_exit();
     assert_int_equal(fake_vmcs_get(VMCS_GUEST_RIP), 0x100000001ull);
     assert_int_equal(fake_vmcs_get(VMCS_GUEST_INTERRUPTIBILITY), 0); /* STI blocking ends */
 }

@@ -75,6 +75,7 @@ static void test_counts_per_reason_and_calls_handler(void **state)
 {
     (void)state;
     fake_hw_set_cpuid(0, 0, (struct cpuid_regs){0xD, 0x756E6547, 0x6C65746E, 0x49656E69});
+    fake_vm_cpu_model(&vm, 0);
     for (int i = 0; i < 3; i++) {
         v->regs.gpr[REG_RAX] = 0;
         v->regs.gpr[REG_RCX] = 0;
@@ -239,6 +240,7 @@ static void test_report_lists_counts(void **state)
 {
     (void)state;
     fake_hw_set_cpuid(0, 0, (struct cpuid_regs){0xD, 0, 0, 0});
+    fake_vm_cpu_model(&vm, 0);
     exit_dispatch(v, VMX_EXIT_CPUID);
     exit_dispatch(v, VMX_EXIT_CPUID);
     exit_dispatch(v, VMX_EXIT_TASK_SWITCH);

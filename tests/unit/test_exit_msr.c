@@ -37,9 +37,12 @@ static int setup(void **state)
     fake_vmcs_set(VMCS_GUEST_PAT, PAT_POWER_ON);
     fake_vmcs_set(VMCS_EXIT_INSTRUCTION_LEN, LEN);
     fake_hw.tsc = HOST_TSC;
-    /* CPUID enumerates TSC_ADJUST and SPEC_CTRL (IBRS); test_enumeration_gated clears it. */
+    /* CPUID enumerates TSC_ADJUST and SPEC_CTRL (IBRS); test_enumeration_gated clears it. The
+       VM's CPU model is built from it, as vm_create does. */
+    fake_hw_set_cpuid(CPUID_LEAF_VENDOR, 0, (struct cpuid_regs){CPUID_LEAF_XSAVE, 0, 0, 0});
     fake_hw_set_cpuid(CPUID_LEAF_EXT_FEATURES, 0,
                       (struct cpuid_regs){0, CPUID_7_EBX_TSC_ADJUST, 0, CPUID_7_EDX_IBRS});
+    fake_vm_cpu_model(&vm, 0);
     /* Host MSRs a leaking handler would change. */
     fake_hw_set_msr(MSR_IA32_LSTAR, 0xFFFFFFFF80001000ull);
     fake_hw_set_msr(MSR_IA32_EFER, EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE);
@@ -334,6 +337,7 @@ static void test_enumeration_gated(void **state)
 {
     (void)state;
     fake_hw_set_cpuid(CPUID_LEAF_EXT_FEATURES, 0, (struct cpuid_regs){0, 0, 0, 0});
+    fake_vm_cpu_model(&vm, 0);
     rdmsr_gp(MSR_IA32_SPEC_CTRL);
     wrmsr_gp(MSR_IA32_SPEC_CTRL, 0);
     rdmsr_gp(MSR_IA32_TSC_ADJUST);

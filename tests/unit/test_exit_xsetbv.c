@@ -1,4 +1,6 @@
-/* XSETBV exit handler tests: the XCR0 rules, #UD without CR4.OSXSAVE, #GP paths, RIP advance. */
+/* XSETBV exit handler tests: the XCR0 rules, #UD without CR4.OSXSAVE, #GP paths, RIP advance.
+   Each XSETBV runs on a CPU model built from the fake machine as it is then (as vm_create does)
+   and must run no host CPUID. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -59,7 +61,10 @@ static void xsetbv(uint32_t index, uint64_t value)
     v->regs.gpr[REG_RCX] = 0xFFFFFFFF00000000ull | index; /* only ECX counts */
     v->regs.gpr[REG_RAX] = 0x5555555500000000ull | (uint32_t)value;
     v->regs.gpr[REG_RDX] = 0x6666666600000000ull | (uint32_t)(value >> 32);
+    fake_vm_cpu_model(&vm, 0);
+    fake_hw.cpuid_calls = 0;
     exit_handle_xsetbv(v);
+    assert_int_equal(fake_hw.cpuid_calls, 0);
 }
 
 static void xsetbv_ok(uint64_t value)

@@ -9,7 +9,6 @@
 #include "drivers/vdev/vdev.h"
 #include "kernel/lib/x86.h"
 #include "vmx/exit/exit.h"
-#include "vmx/exit/guest_cpu.h"
 #include "vmx/exit/hypercall.h"
 #include "vmx/vm/vm.h"
 #include "vmx/cpu/vmcs_fields.h"
@@ -37,7 +36,7 @@ static int setup(void **state)
     v = fake_vm_reset(&vm, "hctest");
     memset(ram, FILL, sizeof(ram));
     fake_vm_ram(&vm, ram, RAM_SIZE);
-    guest_tsc_khz = TSC_KHZ;
+    fake_vm_cpu_model(&vm, TSC_KHZ); /* the TSC frequency the VM is told */
     fake_vmcs_set(VMCS_GUEST_RIP, RIP0);
     fake_vmcs_set(VMCS_GUEST_SS_AR, AR_SS(0));
     fake_vmcs_set(VMCS_GUEST_CS_AR, SEG_AR_L);
@@ -189,7 +188,7 @@ static void test_info_vcpu_id_tsc_unknown_long_name(void **state)
 {
     (void)state;
     v->id = 5;
-    guest_tsc_khz = 0;
+    fake_vm_cpu_model(&vm, 0);
     strcpy(vm.cfg.name, "abcdefghijklmnopqrstuvwxyz01234"); /* 31 characters: the maximum */
     assert_int_equal(vmcall(HC_INFO, INFO_GPA, 0), 0);
     const uint8_t *p = ram + INFO_GPA;

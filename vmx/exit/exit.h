@@ -28,6 +28,8 @@ void exit_handle_cr_access(struct vcpu *v);
 void exit_handle_io(struct vcpu *v);
 void exit_handle_rdmsr(struct vcpu *v);
 void exit_handle_wrmsr(struct vcpu *v);
+/* The vCPU's virtual MSRs at its start (vmx/exit/exit_msr.c): call when it is created. */
+void exit_msr_reset_vcpu(struct vcpu *v);
 void exit_handle_entry_failure(struct vcpu *v);
 void exit_handle_monitor_mwait(struct vcpu *v);
 void exit_handle_ept_violation(struct vcpu *v);

@@ -14,9 +14,8 @@
 #include "kernel/log.h"
 #include "kernel/lib/msr.h"
 #include "kernel/lib/x86.h"
-#include "kernel/lib/cpuid_leaves.h"
+#include "vmx/exit/cpu_model.h"
 #include "vmx/exit/exit.h"
-#include "vmx/exit/guest_cpu.h"
 #include "vmx/vcpu/guest.h"
 #include "vmx/cpu/vmcs.h"
 
@@ -474,17 +473,16 @@ _Static_assert(MSR_IA32_MTRR_FIX4K_F8000 - MSR_IA32_MTRR_FIX4K_C0000 + MTRR_FIX4
                "eight 4K fixed-range MTRRs after the 64K and 16K ones");
 
 /* MSRs that exist only when CPUID, as the guest sees it, enumerates them: on a CPU without
-   them RDMSR and WRMSR raise #GP (SDM vol. 4, the MSRs' "if CPUID..." conditions). */
+   them RDMSR and WRMSR raise #GP (SDM vol. 4, the MSRs' "if CPUID..." conditions). The VM's
+   CPU model decided which at creation (cpu_model.c). */
 static bool msr_enumerated(const struct vcpu *v, uint32_t msr)
 {
-    struct cpuid_regs r;
+    const struct cpu_model_msrs *exists = &v->guest->cpu->msr;
     switch (msr) {
     case MSR_IA32_SPEC_CTRL:
-        cpuid_for_guest(v, CPUID_LEAF_EXT_FEATURES, 0, &r);
-        return r.edx & (CPUID_7_EDX_IBRS | CPUID_7_EDX_STIBP | CPUID_7_EDX_SSBD);
+        return exists->spec_ctrl;
     case MSR_IA32_TSC_ADJUST:
-        cpuid_for_guest(v, CPUID_LEAF_EXT_FEATURES, 0, &r);
-        return r.ebx & CPUID_7_EBX_TSC_ADJUST;
+        return exists->tsc_adjust;
     default:
         return true;
     }
@@ -498,13 +496,11 @@ static const struct msr_handler *find_handler(const struct vcpu *v, uint32_t msr
     return NULL;
 }
 
-/* Power-on values of the virtual MSRs that are not zero, applied at the first MSR exit. */
-static void init_msr_state(struct vcpu *v)
+/* The virtual MSRs that do not start at zero, set when the vCPU is created: the MTRRs are
+   enabled with default type WB, as firmware leaves them. */
+void exit_msr_reset_vcpu(struct vcpu *v)
 {
-    if (v->msr.initialised)
-        return;
     v->msr.mtrr_def_type = MTRR_DEF_TYPE_RESET;
-    v->msr.initialised = true;
 }
 
 void exit_handle_rdmsr(struct vcpu *v)
@@ -512,7 +508,6 @@ void exit_handle_rdmsr(struct vcpu *v)
     uint32_t msr = (uint32_t)v->regs.gpr[REG_RCX];
     const struct msr_handler *h = find_handler(v, msr);
     uint64_t value;
-    init_msr_state(v);
     if (vcpu_cpl() != 0 || !h || !h->read || h->read(v, msr, &value)) {
         log_debug("vm %s: RDMSR 0x%x refused (#GP)%s", v->guest->name, msr,
                   h ? "" : ": unknown MSR");
@@ -531,7 +526,6 @@ void exit_handle_wrmsr(struct vcpu *v)
     uint64_t value =
         ((v->regs.gpr[REG_RDX] & LOW32) << HIGH_SHIFT) | (v->regs.gpr[REG_RAX] & LOW32);
     const struct msr_handler *h = find_handler(v, msr);
-    init_msr_state(v);
     if (vcpu_cpl() != 0 || !h || !h->write || h->write(v, msr, value)) {
         log_debug("vm %s: WRMSR 0x%x = 0x%llx refused (#GP)%s", v->guest->name, msr,
                   (unsigned long long)value, h ? "" : ": unknown MSR");

@@ -1,10 +1,9 @@
-/* Guest-visible CPU model shared by the CPUID and XSETBV handlers. */
+/* Guest-visible CPUID, as the CPUID exit answers it (vmx/exit/exit_cpuid.c). */
 #pragma once
 #include <stdint.h>
 #include "kernel/lib/hw.h"
 #include "vmx/vcpu/vcpu.h"
 
-extern uint64_t guest_tsc_khz;
-/* XCR0 bits a guest may set: hv's policy intersected with what the host supports. */
-uint64_t xcr0_guest_supported(void);
+/* The VM's CPU model (v->guest->cpu) with the vCPU's APIC id, CR4.OSXSAVE, topology and
+   XSAVE size for its XCR0. */
 void cpuid_for_guest(const struct vcpu *v, uint32_t leaf, uint32_t subleaf, struct cpuid_regs *r);

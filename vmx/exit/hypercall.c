@@ -1,7 +1,7 @@
 #include "vmx/exit/hypercall.h"
 #include "kernel/lib/string.h"
+#include "vmx/exit/cpu_model.h"
 #include "vmx/exit/exit.h"
-#include "vmx/exit/guest_cpu.h"
 #include "vmx/vcpu/guest.h"
 #include "vmx/vcpu/guest_walk.h"
 
@@ -22,7 +22,7 @@ static uint64_t hc_info(struct vcpu *v, uint64_t gpa)
     memset(&info, 0, sizeof(info));
     info.abi_version = HC_ABI_VERSION;
     info.vcpu_id = v->id;
-    info.tsc_khz = guest_tsc_khz;
+    info.tsc_khz = v->guest->cpu->tsc_khz;
     memcpy(info.hv_version, HV_VERSION_STRING, sizeof(HV_VERSION_STRING));
     memcpy(info.name, v->guest->name, strnlen(v->guest->name, sizeof(info.name) - 1));
     return guest_write_gpa(&v->guest->mem, gpa, &info, sizeof(info)) ? HC_EINVAL : 0;

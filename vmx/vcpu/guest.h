@@ -1,7 +1,8 @@
 /*
  * What a VM's vCPUs and their exit handlers act on: its name, RAM, EPT, intercept bitmaps, device
- * bus, console line and verdict. vmx/vm/ owns it (struct vm embeds one) and does the lifecycle;
- * vcpu/ and exit/ see only this part, through vcpu->guest, so they never include vmx/vm/.
+ * bus, CPU model, console line and verdict. vmx/vm/ owns it (struct vm embeds one) and does the
+ * lifecycle; vcpu/ and exit/ see only this part, through vcpu->guest, so they never include
+ * vmx/vm/.
  */
 #pragma once
 #include <stdbool.h>
@@ -11,6 +12,7 @@
 #include "mm/guest_mem.h"
 #include "vmx/cpu/ept.h"
 
+struct cpu_model;
 struct vpic;
 
 #define GUEST_VERDICT_MAX  128
@@ -24,7 +26,8 @@ struct guest {
     paddr_t msr_bitmap;
     paddr_t io_bitmap[2];
     struct vdev_bus *bus;
-    struct vpic *pic; /* the 8259 pair (virtual PC guests), else NULL */
+    const struct cpu_model *cpu; /* what CPUID, XSETBV and MSRs show (vmx/exit/cpu_model.h) */
+    struct vpic *pic;            /* the 8259 pair (virtual PC guests), else NULL */
     bool ended;
     bool ext_int_warned; /* an unexpected external-interrupt exit was logged */
     char verdict[GUEST_VERDICT_MAX];

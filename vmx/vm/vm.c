@@ -8,6 +8,8 @@
 #include "kernel/lib/string.h"
 #include "mm/frame.h"
 #include "mm/layout.h"
+#include "vmx/exit/cpu_model.h"
+#include "vmx/exit/exit.h"
 #include "vmx/loader/loader.h"
 #include "vmx/cpu/vmcs.h"
 #include "vmx/cpu/vmcs_setup.h"
@@ -207,15 +209,18 @@ static int build(struct vm *vm, const void *image, size_t image_len, char *why, 
 }
 
 int vm_create(struct vm *vm, unsigned index, const void *image, size_t image_len,
-              const char *cmdline, char *why, size_t why_size)
+              const char *cmdline, uint64_t tsc_khz, char *why, size_t why_size)
 {
     char err[128];
     memset(vm, 0, sizeof(*vm));
     vm->g.index = index;
     vm->host_stack_top = vm_host_stack_top(index);
     vm->g.name = vm->cfg.name;
+    cpu_model_build(&vm->cpu_model, tsc_khz);
+    vm->g.cpu = &vm->cpu_model;
     vm->vcpu.guest = &vm->g;
     vm->vcpu.guest_xcr0 = XCR0_INITIAL;
+    exit_msr_reset_vcpu(&vm->vcpu);
     vm->g.msr_bitmap = vm->g.io_bitmap[0] = vm->g.io_bitmap[1] = vm->fpu_state = PADDR_NONE;
     vm->vcpu.vmcs = PADDR_NONE;
     vm->g.ept.pml4 = PADDR_NONE;

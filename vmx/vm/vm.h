@@ -5,6 +5,7 @@
 #include "drivers/vdev/power.h"
 #include "drivers/vdev/uart.h"
 #include "drivers/vdev/vdev.h"
+#include "vmx/exit/cpu_model.h"
 #include "vmx/loader/modargs.h"
 #include "vmx/vcpu/guest.h"
 #include "vmx/vcpu/vcpu.h"
@@ -35,6 +36,7 @@ struct vm {
     struct guest g; /* what its vCPUs' exits act on (vmx/vcpu/guest.h) */
     struct guest_config cfg;
     struct vcpu vcpu;
+    struct cpu_model cpu_model; /* built at creation; g.cpu points to it */
     void *host_stack_top;
     bool created;
     uint64_t start_tsc, timeout_tsc; /* timeout_tsc 0: none */
@@ -45,10 +47,11 @@ struct vm {
 /* Sets up the VM's devices and claims their ports; returns 0 or -1. */
 int vm_devices_init(struct vm *vm);
 
-/* Builds the VM for a module: RAM, EPT, bitmaps, VMCS and entry state. Returns 0, or -1 with
+/* Builds the VM for a module: CPU model, RAM, EPT, bitmaps, VMCS and entry state. tsc_khz is
+   the host's calibrated TSC frequency the guest is told (0: unknown). Returns 0, or -1 with
    `why` set (the verdict then is rejected(why)). Frees everything it took on failure. */
 int vm_create(struct vm *vm, unsigned index, const void *image, size_t image_len,
-              const char *cmdline, char *why, size_t why_size);
+              const char *cmdline, uint64_t tsc_khz, char *why, size_t why_size);
 /* Frees every frame the VM holds (RAM, EPT tables, VMCS, bitmaps) and releases its VPID. */
 void vm_destroy(struct vm *vm);
 /* Prints the contract line and the per-exit statistics. */
