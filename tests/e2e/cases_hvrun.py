@@ -303,6 +303,7 @@ CASES = [
          log=[r"cmdline: unknown key 'foo' ignored$", r"^hv: guest a ended: exit\(0\) exits=\d+$",
               r"^hv: guest b ended: exit\(0\) exits=\d+$", r"^hv: end: ok$"],
          not_log=NO_CRASH, check=one_boot_one_end,
+         stdout=[r"^firmware: SeaBIOS \(version ", r"^  Booting `hv'$", r"^hv: end: ok$"],
          stderr=[r"^hvrun: a +exit\(0\) ", r"^hvrun: b +exit\(0\) ",
                  r"^hvrun: exit 0 \(hv: end: ok, bochs, [0-9.]+ s\)$"],
          check_dir=all_dir_checks(bochs_megs(512), results(0, {"a": ("exit(0)", 0, 0),
