@@ -255,6 +255,66 @@ def interrupt_during_mkrescue(case_dir):
     return None
 
 
+# ---------------------------------------------------------------- Bochs' VNC display
+
+
+def children(pid):
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid), encoding="ascii") as f:
+            return [int(c) for c in f.read().split()]
+    except OSError:
+        return []
+
+
+def listening_pids():
+    """PIDs owning a listening TCP socket in hvrun's network namespace (ss -ltnp)."""
+    out = subprocess.run(["ss", "-H", "-ltnp"], stdout=subprocess.PIPE, text=True).stdout
+    return {int(p) for p in re.findall(r"pid=(\d+)", out)}
+
+
+def bochs_opens_no_port(case_dir):
+    """While Bochs runs under hvrun, it owns no listening socket in hvrun's network namespace
+    (its rfb display listens inside a namespace of its own, where nothing can reach it)."""
+    proc = subprocess.Popen([HVRUN, "--emu=bochs", "--timeout=%d" % SHORT_S,
+                             "--keep=" + os.path.join(case_dir, "run"), HELLO],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, env=dict(os.environ, HVRUN_NO_BUILD="1"),
+                            cwd=ROOT, text=True)
+    bochs, checks = None, 0
+    deadline = time.monotonic() + SHORT_S
+    try:
+        while proc.poll() is None and time.monotonic() < deadline:
+            for child in children(proc.pid):
+                try:
+                    comm = read("/proc/%d/comm" % child).strip()
+                except OSError:
+                    continue
+                if comm.startswith("bochs"):
+                    bochs = child
+            if bochs:
+                try:
+                    own_ns = os.readlink("/proc/self/ns/net")
+                    its_ns = os.readlink("/proc/%d/ns/net" % bochs)
+                except OSError:
+                    break  # Bochs is gone
+                if its_ns == own_ns:
+                    return "Bochs (pid %d) shares hvrun's network namespace" % bochs
+                if bochs in listening_pids():
+                    return "Bochs (pid %d) listens on a TCP port: %s" % (bochs, subprocess.run(
+                        ["ss", "-H", "-ltnp"], stdout=subprocess.PIPE, text=True).stdout)
+                checks += 1
+            time.sleep(0.2)
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+        _out, err = proc.communicate(timeout=60)
+    if not bochs or checks < 3:
+        return "Bochs seen %s, checked %d times while it ran" % (bochs, checks)
+    if proc.returncode != 0:
+        return "hvrun status %d: %s" % (proc.returncode, err[-300:])
+    return None
+
+
 # ---------------------------------------------------------------- option errors
 
 
@@ -333,6 +393,8 @@ CASES = [
          check_dir=foreign_file_intact),
     # --keep reused; --iso-only's hybrid ISO and its GRUB configuration.
     Case("hvrun-keep-reuse-iso-only", [], script=keep_reuse_and_iso_only),
+    # Bochs' VNC display opens no port on the host.
+    Case("hvrun-bochs-no-vnc-port", [], script=bochs_opens_no_port),
     # Ctrl-C during grub-mkrescue leaves nothing in $TMPDIR.
     Case("hvrun-interrupt-mkrescue", [], script=interrupt_during_mkrescue),
     # The heartbeat: a guest that spins silently for 40 s.
