@@ -23,7 +23,7 @@ KCSRC   := $(sort $(shell find $(KDIRS) -name '*.c'))
 KASRC   := $(sort $(shell find $(KDIRS) -name '*.asm'))
 KOBJ    := $(KASRC:%.asm=$(BUILD)/k/%.o) $(KCSRC:%.c=$(BUILD)/k/%.o)
 
-.PHONY: all deps run test unit e2e clean format lint fuzz fuzz-smoke bench guests
+.PHONY: all deps run iso test unit e2e clean format lint fuzz fuzz-smoke bench guests
 all: $(BUILD)/hv.iso guests
 
 deps: $(DEPS_STAMP)
@@ -55,6 +55,15 @@ $(BUILD)/hv.iso: $(BUILD)/hv.elf grub.cfg $(GUEST_BINS)
 
 run: all
 	tools/hvrun
+
+# A bootable hybrid (BIOS + UEFI) ISO with your own guests, for a USB stick or a CD:
+#   make iso GUESTS="path[::args] ..." [HV_ARGS="..."] [ISO=file]
+# (tools/hvrun --iso-only). The shell splits GUESTS: quote ARGS that hold spaces, e.g.
+#   make iso GUESTS="my.elf::'name=mine mem=64M' build/guests/hello.elf"
+# Without GUESTS the ISO holds the default guests of grub.cfg.
+ISO ?= $(BUILD)/hv-guests.iso
+iso: all
+	HVRUN_NO_BUILD=1 tools/hvrun --iso-only=$(ISO) $(if $(HV_ARGS),--hv-args="$(HV_ARGS)") $(GUESTS)
 
 # ---- host unit tests (cmocka, with ASan+UBSan) ----
 # Every hv C file except the hardware layer (*_hw.c), kmain and the string routines

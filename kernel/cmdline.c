@@ -210,6 +210,28 @@ bool cmdline_get(const char *s, const char *key, char *value, size_t size)
     return true;
 }
 
+static bool is_known(const char *key, const char *const *known, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(key, known[i]) == 0)
+            return true;
+    return false;
+}
+
+int cmdline_next_unknown(struct cmdline_iter *it, const char *const *known, size_t n,
+                         char key[CMDLINE_KEY_MAX], const char **err)
+{
+    char value[CMDLINE_VALUE_MAX];
+    bool has_value;
+    int rc;
+    while ((rc = cmdline_next(it, key, value, &has_value, err)) == 1) {
+        bool path = !has_value && key[0] == '/';
+        if (!path && !is_known(key, known, n))
+            return 1;
+    }
+    return rc;
+}
+
 static unsigned digit_value(char c)
 {
     if (c >= '0' && c <= '9')

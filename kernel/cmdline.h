@@ -33,6 +33,12 @@ int cmdline_next(struct cmdline_iter *it, char key[CMDLINE_KEY_MAX], char value[
    value may be NULL (with size 0) to test for presence only. */
 bool cmdline_get(const char *s, const char *key, char *value, size_t size);
 
+/* Continues the iteration to the next key that is not one of known[0..n): returns 1 with key
+   set, 0 at the end, -1 on malformed input with err set (err may be NULL). A bare word that
+   starts with '/' (a kernel path some loaders prepend) is not a key and never returned. */
+int cmdline_next_unknown(struct cmdline_iter *it, const char *const *known, size_t n,
+                         char key[CMDLINE_KEY_MAX], const char **err);
+
 /* Parses a decimal or 0x-hex unsigned integer with optional K/M/G suffix (binary units when
    `allow_suffix`; either case). Returns 0 or -1 (empty, junk, overflow). */
 int cmdline_parse_u64(const char *s, bool allow_suffix, uint64_t *out);

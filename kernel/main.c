@@ -45,6 +45,27 @@ static uint64_t median_u64(uint64_t *v, unsigned n)
     return v[n / 2];
 }
 
+/* Every key of hv's own command line (README: "hv's command line"). */
+static const char *const cmdline_keys[] = {
+    "loglevel",      "console",         "slice_us",     "debug.fault",
+    "debug.vmentry", "debug.lifecycle", "bench.native",
+};
+
+/* hv's own command line: an unknown key is ignored, but never silently. */
+static void warn_unknown_keys(const char *cmdline)
+{
+    const size_t nkeys = sizeof(cmdline_keys) / sizeof(cmdline_keys[0]);
+    struct cmdline_iter it;
+    char key[CMDLINE_KEY_MAX];
+    const char *err = "";
+    int rc;
+    cmdline_iter_init(&it, cmdline);
+    while ((rc = cmdline_next_unknown(&it, cmdline_keys, nkeys, key, &err)) == 1)
+        log_warn("cmdline: unknown key '%s' ignored", key);
+    if (rc < 0)
+        log_warn("cmdline: malformed command line (%s): every key ignored", err);
+}
+
 static void apply_cmdline(const char *cmdline)
 {
     char value[CMDLINE_VALUE_MAX];
@@ -62,6 +83,7 @@ static void apply_cmdline(const char *cmdline)
         else
             log_warn("cmdline: unknown console=%s (use com1..com4)", value);
     }
+    warn_unknown_keys(cmdline);
 }
 
 /* Debug options that break hv on purpose, so tests can check the crash paths. */
@@ -252,7 +274,7 @@ void kmain(uint32_t mbi_phys, uint32_t magic)
         hv_fail("not started by a multiboot2 boot loader");
     if (mb2_parse(phys_to_virt(mbi_phys), MBI_MAX_BYTES, &boot_info)) {
         log_error("%s", boot_info.error);
-        hv_fail("malformed multiboot2 boot information");
+        hv_fail(boot_info.cause);
     }
     apply_cmdline(boot_info.cmdline);
     mb2_log_summary(&boot_info);

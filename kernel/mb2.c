@@ -137,8 +137,10 @@ static int parse_module(struct parser *p, const struct tag *t)
     if (t->size < MB2_MODULE_STRING_OFF)
         return tag_fail(p, t, "module tag too short (size 0x%zx, needs 0x%x)", t->size,
                         MB2_MODULE_STRING_OFF);
-    if (info->module_count >= MB2_MAX_MODULES)
+    if (info->module_count >= MB2_MAX_MODULES) {
+        info->cause = MB2_CAUSE_TOO_MANY;
         return tag_fail(p, t, "too many modules (more than %d)", MB2_MAX_MODULES);
+    }
     const uint8_t *tag = p->base + t->off;
     uint32_t start = read_u32(tag + MB2_MODULE_START_OFF);
     uint32_t end = read_u32(tag + MB2_MODULE_END_OFF);
@@ -283,11 +285,8 @@ static size_t align_up(size_t v)
     return (v + MB2_TAG_ALIGN - 1) & ~(size_t)(MB2_TAG_ALIGN - 1);
 }
 
-int mb2_parse(const void *blob, size_t avail, struct mb2_info *info)
+static int parse_blob(const void *blob, size_t avail, struct mb2_info *info)
 {
-    if (!info)
-        return -1;
-    reset_info(info);
     struct parser p = {.base = blob, .info = info};
     if (parse_fixed(blob, avail, info, &p.total) != 0)
         return -1;
@@ -312,6 +311,18 @@ int mb2_parse(const void *blob, size_t avail, struct mb2_info *info)
         off = align_up(off + t.size);
     }
     return fail(info, "mb2: missing end tag (total 0x%zx)", p.total);
+}
+
+int mb2_parse(const void *blob, size_t avail, struct mb2_info *info)
+{
+    if (!info)
+        return -1;
+    reset_info(info);
+    if (parse_blob(blob, avail, info) == 0)
+        return 0;
+    if (!info->cause)
+        info->cause = MB2_CAUSE_MALFORMED;
+    return -1;
 }
 
 const char *mb2_mem_type_name(uint32_t type)

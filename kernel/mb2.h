@@ -47,11 +47,20 @@ struct mb2_info {
     int rsdp_version; /* 0 none, 1 (tag 14), 2 (tag 15) */
     bool has_basic_meminfo;
     uint32_t mem_lower_kib, mem_upper_kib;
-    char error[128]; /* set on failure: a one-line reason naming the offset */
+    char error[128];   /* set on failure: a one-line reason naming the offset */
+    const char *cause; /* set on failure: the short cause for hv's end line */
 };
 
+/* The cause of a boot-information failure that is not a loader bug but a limit of hv's. */
+#define MB2_STR_(x)         #x
+#define MB2_STR(x)          MB2_STR_(x)
+#define MB2_CAUSE_TOO_MANY  "too many modules (more than " MB2_STR(MB2_MAX_MODULES) ")"
+#define MB2_CAUSE_MALFORMED "malformed multiboot2 boot information"
+
 /* Parses the blob at `blob`, of which at most `avail` bytes may be read. Returns 0, or -1 with
-   info->error set. Never reads outside [blob, blob+min(avail,total_size)). */
+   info->error set and info->cause set to MB2_CAUSE_TOO_MANY (more than MB2_MAX_MODULES
+   modules) or MB2_CAUSE_MALFORMED (anything else). Never reads outside [blob,
+   blob+min(avail,total_size)). */
 int mb2_parse(const void *blob, size_t avail, struct mb2_info *info);
 
 /* "available", "reserved", "ACPI", "NVS", "bad", or "unknown". */

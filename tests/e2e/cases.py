@@ -3,11 +3,20 @@
 To add a case, append a Case to CASES. Fields:
   name          unique; also the --keep directory build/e2e/NAME (ISO, grub.cfg, serial.log, ...)
   args          tools/hvrun arguments (a list of strings, no shell quoting)
-  status        expected hvrun exit status (0 ok, 1 hv error/no end, 2 usage error, 124 timeout)
+  status        expected hvrun exit status (0 ok and every guest exit(0), 1 hv error/no end,
+                2 usage error, 3 a guest did not end exit(0) or a module never became one,
+                124 timeout)
   log           regexes that must match the serial log (re.MULTILINE: ^ and $ match at lines)
   not_log       regexes that must NOT match the serial log
   stderr        regexes that must match hvrun's stderr (its `hvrun: ...` messages)
+  not_stderr    regexes that must NOT match hvrun's stderr
+  stdout        regexes that must match hvrun's stdout (the live console)
   check         optional function(log_text) -> None when fine, or a failure reason (str)
+  check_dir     optional function(case_dir, stderr_text) -> None or a failure reason
+  setup         optional function(case_dir), run before hvrun (the folder exists and is empty)
+  script        optional function(case_dir) -> None or a failure reason: the case runs
+                hvrun itself (args, status and the regexes are then unused)
+  keep          pass --keep=build/e2e/NAME (default True)
   timeout       seconds; passed as --timeout=SEC unless args already hold a --timeout
 
 The serial log has \\r removed. GRUB's output comes first, then hv's. Ordinary hv lines may
@@ -32,6 +41,12 @@ class Case:
     stderr: List[str] = field(default_factory=list)
     check: Optional[Callable[[str], Optional[str]]] = None
     timeout: int = DEFAULT_TIMEOUT_S
+    not_stderr: List[str] = field(default_factory=list)
+    stdout: List[str] = field(default_factory=list)
+    check_dir: Optional[Callable[[str, str], Optional[str]]] = None
+    setup: Optional[Callable[[str], None]] = None
+    script: Optional[Callable[[str], Optional[str]]] = None
+    keep: bool = True
 
 
 # ---------------------------------------------------------------- check functions
@@ -205,18 +220,19 @@ CASES = [
               r"mm: guest hello teardown: every frame returned", r"^hv: end: ok$"],
          not_log=NO_CRASH, check=one_boot_one_end),
     # A VM entry that fails stops that guest (VMCS dumped by field name), never hv or the others.
-    Case("vmx-entry-fail-control", ["--emu=bochs", "--hv-args=debug.vmentry=control"], 0,
+    # hvrun's status is 3: guest hello did not end exit(0).
+    Case("vmx-entry-fail-control", ["--emu=bochs", "--hv-args=debug.vmentry=control"], 3,
          log=[r"VM-instruction error 7 \(VM entry with invalid control field\(s\)\)",
               r"VMCS dump:", r"control\s+PIN_BASED_CTLS\s+0x0$", r"guest\s+GUEST_RIP\s+0x",
               r"^hv: guest hello ended: killed\(VM entry failed: VM-instruction error 7 .*\) exits=0$",
               r"^hv: guest selftest ended: exit\(0\) exits=\d+$", r"^hv: end: ok$"],
-         not_log=NO_CRASH),
-    Case("vmx-entry-fail-guest-state", ["--emu=bochs", "--hv-args=debug.vmentry=guest-state"], 0,
+         not_log=NO_CRASH, stderr=[r"^hvrun: exit 3 \(guest hello ended killed\(VM entry failed"]),
+    Case("vmx-entry-fail-guest-state", ["--emu=bochs", "--hv-args=debug.vmentry=guest-state"], 3,
          log=[r"VMCS dump:", r"guest\s+GUEST_RFLAGS\s+0x0$",
               r"^hv: guest hello ended: killed\(VM-entry failure: invalid guest state, "
               r"qualification 0\) exits=1$",
               r"^hv: guest selftest ended: exit\(0\) exits=\d+$", r"^hv: end: ok$"],
-         not_log=NO_CRASH),
+         not_log=NO_CRASH, stderr=[r"^hvrun: exit 3 \(guest hello ended killed\(VM-entry failure"]),
     # A CPU without unrestricted guest: a named error, no crash.
     Case("vmx-no-unrestricted-guest", ["--emu=bochs", "--cpu-model=corei5_lynnfield_750"], 1,
          log=[r"^hv: end: error: VMX lacks unrestricted guest$"], not_log=NO_CRASH),
@@ -227,30 +243,35 @@ CASES = [
               r"^hv: guest hello ended: exit\(0\) exits=\d+$", r"^hv: end: ok$"],
          not_log=NO_CRASH),
     # ---- issue 6: modules and their arguments; a bad module is rejected, the others run
+    # (hvrun's status is 3 for a rejected guest: issue 17)
     Case("module-bad-key", ["--emu=bochs", "build/guests/hello.elf::name=good",
-                            "build/guests/hello.elf::bogus=1"], 0,
+                            "build/guests/hello.elf::bogus=1"], 3,
          log=[r"^hv: guest guest1 ended: rejected\(unknown key 'bogus'\) exits=0$",
               r"^hv: guest good ended: exit\(0\) exits=\d+$", r"^hv: end: ok$"],
-         not_log=NO_CRASH),
-    Case("module-not-elf", ["--emu=bochs", "tools/deps::name=notelf"], 0,
+         not_log=NO_CRASH,
+         stderr=[r"^hvrun: exit 3 \(guest guest1 ended rejected\(unknown key 'bogus'\); "
+                 r"hv: end: ok, bochs, "]),
+    Case("module-not-elf", ["--emu=bochs", "tools/deps::name=notelf"], 3,
          log=[r"^hv: guest notelf ended: rejected\(bad ELF magic: not an ELF image.*\) exits=0$",
-              r"^hv: end: ok$"], not_log=NO_CRASH),
-    Case("module-too-much-memory", ["--emu=bochs", "build/guests/hello.elf::name=big mem=64G"], 0,
+              r"^hv: end: ok$"], not_log=NO_CRASH,
+         stderr=[r"^hvrun: exit 3 \(guest notelf ended rejected\(bad ELF magic"]),
+    Case("module-too-much-memory", ["--emu=bochs", "build/guests/hello.elf::name=big mem=64G"], 3,
          log=[r"^hv: guest big ended: rejected\(cannot allocate 65536 MiB of guest RAM\) exits=0$",
               r"mm: guest big teardown: every frame returned", r"^hv: end: ok$"],
-         not_log=NO_CRASH),
+         not_log=NO_CRASH, stderr=[r"^hvrun: exit 3 \(guest big ended rejected\(cannot allocate"]),
     # Real mode with unrestricted guest: CS comes from the entry address, not fixed at 0.
+    # The guests end `halted`, not exit(0): hvrun's status is 3.
     Case("module-real-mode", ["--emu=bochs",
                               "build/guests/flat/realmode.bin::name=real mode=real "
                               "entry=0x7c00 load=0x7c00",
                               "build/guests/flat/realmode.bin::name=real_high mode=real "
-                              "entry=0x17c00 load=0x17c00"], 0,
+                              "entry=0x17c00 load=0x17c00"], 3,
          log=[r"^\[real\] hello from real mode, CS=0000$",
               r"^\[real_high\] hello from real mode, CS=1000$",
               r"^hv: guest real ended: halted exits=\d+$",
               r"^hv: guest real_high ended: halted exits=\d+$",
               r"vm real: exit CPUID|real: exits CPUID\s+1", r"^hv: end: ok$"],
-         not_log=NO_CRASH),
+         not_log=NO_CRASH, stderr=[r"^hvrun: exit 3 \(guest real ended halted; "]),
     # A value with spaces survives GRUB's quoting (it arrives as "cmdline=a b c").
     Case("module-quoted-cmdline", ["--emu=bochs",
                                    'build/guests/hello.elf::name=q cmdline="a b c"'], 0,

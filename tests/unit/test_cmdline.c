@@ -320,6 +320,51 @@ static void test_log_level_parse(void **state)
     assert_int_equal(log_level_parse("info", NULL), -1);
 }
 
+/* Collects the unknown keys of s into out (space-separated) and returns the iterator's final
+   result (0 at the end, -1 malformed). */
+static int unknown_keys(const char *s, char *out, size_t size, const char **err)
+{
+    static const char *const known[] = {"loglevel", "bench.native"};
+    struct cmdline_iter it;
+    char key[CMDLINE_KEY_MAX];
+    int rc;
+    out[0] = '\0';
+    cmdline_iter_init(&it, s);
+    while ((rc = cmdline_next_unknown(&it, known, 2, key, err)) == 1) {
+        if (out[0])
+            strncat(out, " ", size - strlen(out) - 1);
+        strncat(out, key, size - strlen(out) - 1);
+    }
+    return rc;
+}
+
+/* Unknown keys of hv's command line are found one by one; known keys, values and kernel
+   paths are not reported. */
+static void test_next_unknown(void **state)
+{
+    (void)state;
+    char out[256];
+    const char *err = NULL;
+    assert_int_equal(unknown_keys("loglevel=debug bench.native", out, sizeof(out), &err), 0);
+    assert_string_equal(out, "");
+    assert_int_equal(unknown_keys("", out, sizeof(out), &err), 0);
+    assert_string_equal(out, "");
+    assert_int_equal(unknown_keys(NULL, out, sizeof(out), &err), 0);
+    assert_string_equal(out, "");
+    assert_int_equal(unknown_keys("/boot/hv.elf loglevel=info", out, sizeof(out), &err), 0);
+    assert_string_equal(out, "");
+    assert_int_equal(unknown_keys("foo=bar loglevel=info debug x=/y", out, sizeof(out), &err), 0);
+    assert_string_equal(out, "foo debug x");
+    /* a key is compared whole: prefixes and longer names are unknown */
+    assert_int_equal(unknown_keys("log=1 loglevelx=2 bench", out, sizeof(out), &err), 0);
+    assert_string_equal(out, "log loglevelx bench");
+    /* malformed input ends the iteration with -1 after the keys before it */
+    assert_int_equal(unknown_keys("a=1 loglevel=\"debug", out, sizeof(out), &err), -1);
+    assert_string_equal(out, "a");
+    assert_string_equal(err, "unterminated quote");
+    assert_int_equal(unknown_keys("a=1 =x", out, sizeof(out), NULL), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -338,6 +383,7 @@ int main(void)
         cmocka_unit_test(test_parse_u64_suffixes),
         cmocka_unit_test(test_parse_u64_junk_and_overflow),
         cmocka_unit_test(test_log_level_parse),
+        cmocka_unit_test(test_next_unknown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -551,6 +551,7 @@ static void test_duplicate_mmap(void **state)
     b_mmap(r, 1);
     b_finish();
     ASSERT_PARSE_FAILS(b.len, "tag 6 at offset 0x30 is a duplicate");
+    assert_string_equal(info.cause, "malformed multiboot2 boot information");
 }
 
 static void test_too_many_modules(void **state)
@@ -561,6 +562,9 @@ static void test_too_many_modules(void **state)
         b_module(i * 0x1000, i * 0x1000 + 0x10, "m");
     b_finish();
     ASSERT_PARSE_FAILS(b.len, "too many modules (more than 64)");
+    /* hv's end line names the limit, not a malformed boot information */
+    assert_string_equal(info.cause, "too many modules (more than 64)");
+    assert_string_equal(info.cause, MB2_CAUSE_TOO_MANY);
 }
 
 static void test_module_end_below_start(void **state)
