@@ -10,6 +10,7 @@
 #include "vmx/vcpu/vcpu.h"
 
 struct guest_entry;
+struct loader_module;
 
 #define VCPU_HOST_STACK_SIZE 16384
 
@@ -45,10 +46,12 @@ struct vm {
 /* Sets up the VM's devices and claims their ports; returns 0 or -1. */
 int vm_devices_init(struct vm *vm);
 
-/* Builds the VM for a module: RAM, EPT, bitmaps, VMCS and entry state. Returns 0, or -1 with
-   `why` set (the verdict then is rejected(why)). Frees everything it took on failure. */
+/* Builds the VM for a module: RAM, EPT, bitmaps, VMCS and entry state, with the nmods data
+   modules `mods` handed to it (vmx/loader/loader.h). Returns 0, or -1 with `why` set (the verdict
+   then is rejected(why)). Frees everything it took on failure. */
 int vm_create(struct vm *vm, unsigned index, const void *image, size_t image_len,
-              const char *cmdline, char *why, size_t why_size);
+              const char *cmdline, const struct loader_module *mods, size_t nmods, char *why,
+              size_t why_size);
 /* Frees every frame the VM holds (RAM, EPT tables, VMCS, bitmaps) and releases its VPID. */
 void vm_destroy(struct vm *vm);
 /* Prints the contract line and the per-exit statistics. */
