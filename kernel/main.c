@@ -150,8 +150,8 @@ static struct vm *create_guest(size_t i, unsigned slot)
     const struct mb2_module *m = &boot_info.modules[i];
     struct vm *vm = &vms[slot];
     char why[GUEST_VERDICT_MAX - 16];
-    size_t nmods = modassign_modules_of(module_role, module_in, boot_info.module_count,
-                                        (unsigned)i, guest_mods, MB2_MAX_MODULES);
+    size_t nmods = modassign_modules_of(module_role, module_in, boot_info.module_count, (unsigned)i,
+                                        guest_mods, MB2_MAX_MODULES);
     if (vm_create(vm, slot, phys_to_virt(m->start), m->end - m->start, m->cmdline, guest_mods,
                   nmods, why, sizeof(why))) {
         log_contract("hv: guest %s ended: rejected(%s) exits=0", vm->cfg.name, why);
@@ -174,8 +174,8 @@ static void assign_modules(void)
     for (size_t i = 0; i < boot_info.module_count; i++) {
         const struct module_assignment *a = &module_role[i];
         if (a->role == MODULE_DATA)
-            log_info("hv: module %zu (\"%s\") is the initrd of guest %s", i,
-                     module_in[i].cmdline, a->name);
+            log_info("hv: module %zu (\"%s\") is the initrd of guest %s", i, module_in[i].cmdline,
+                     a->name);
         if (a->role != MODULE_REJECTED)
             continue;
         log_warn("hv: module %zu (\"%s\") is no guest's initrd: %s", i, module_in[i].cmdline,

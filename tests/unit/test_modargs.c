@@ -228,7 +228,6 @@ static void test_small_error_buffer(void **state)
     assert_int_equal(modargs_parse("foo=1", 0, &cfg, NULL, 0), -1);
 }
 
-
 /* ---- modargs_classify: data modules (initrd-for=NAME) ---- */
 
 /* line is a data module for `owner`; its string (line minus the omitted bytes) is `string`. */

@@ -371,8 +371,8 @@ static int place_modules(const struct guest_config *cfg, uint64_t kernel_end,
                          struct module_set *set, char *err, size_t errlen)
 {
     char what[SIZE_STR_MAX * 2];
-    uint64_t cursor = page_up(kernel_end > LOADER_MODULES_MIN_GPA ? kernel_end
-                                                                  : LOADER_MODULES_MIN_GPA);
+    uint64_t cursor =
+        page_up(kernel_end > LOADER_MODULES_MIN_GPA ? kernel_end : LOADER_MODULES_MIN_GPA);
     uint64_t list_bytes = set->n * sizeof(struct mb1_module);
     set->first = cursor;
     for (size_t i = 0; i < set->n; i++) {

@@ -67,8 +67,7 @@ static int check_name(const char *key, const char *value, char out[GUEST_NAME_MA
     }
     for (size_t i = 0; i < len; i++) {
         if (!is_name_char(value[i])) {
-            fmt_snprintf(err, errlen, "%s '%s' has a character outside [A-Za-z0-9._-]", key,
-                         value);
+            fmt_snprintf(err, errlen, "%s '%s' has a character outside [A-Za-z0-9._-]", key, value);
             return -1;
         }
     }

@@ -89,9 +89,8 @@ size_t modassign_modules_of(const struct module_assignment *a, const struct modu
     for (size_t i = 0; i < n && count < max; i++) {
         if (a[i].role != MODULE_DATA || a[i].owner != guest)
             continue;
-        mods[count++] = (struct loader_module){in[i].data,         in[i].len,
-                                               in[i].cmdline,      a[i].data.omit_at,
-                                               a[i].data.omit_len, (unsigned)i};
+        mods[count++] = (struct loader_module){in[i].data,        in[i].len,          in[i].cmdline,
+                                               a[i].data.omit_at, a[i].data.omit_len, (unsigned)i};
     }
     return count;
 }

@@ -26,9 +26,9 @@ struct module_input {
 
 struct module_assignment {
     enum module_role role;
-    unsigned owner;           /* MODULE_DATA: module index of its guest */
-    char name[GUEST_NAME_MAX]; /* GUEST: its name; DATA: its guest's; REJECTED: "moduleN" */
-    struct modargs_data data; /* MODULE_DATA: the initrd-for word */
+    unsigned owner;              /* MODULE_DATA: module index of its guest */
+    char name[GUEST_NAME_MAX];   /* GUEST: its name; DATA: its guest's; REJECTED: "moduleN" */
+    struct modargs_data data;    /* MODULE_DATA: the initrd-for word */
     char why[MODASSIGN_WHY_MAX]; /* MODULE_REJECTED: the reason */
 };
 
