@@ -210,11 +210,11 @@ static bool run_lifecycle(const struct sched_config *sc)
         log_warn("debug.lifecycle=%s needs a count > 0 and a module", value);
         return false;
     }
-    uint64_t before = frame_free_count();
     if (module_role[0].role != MODULE_GUEST) {
         log_warn("debug.lifecycle=%s: module 0 is not a guest", value);
         return false;
     }
+    uint64_t before = frame_free_count();
     log_contract("hv: ready");
     for (uint64_t r = 0; r < rounds; r++) {
         struct vm *vm = create_guest(0, 0);

@@ -1114,8 +1114,9 @@ static void test_reject_module_does_not_fit(void **state)
 }
 
 /* The list and its strings may end at the last byte of RAM, not one past it. */
-#define STRING_ROOM (RAM_16M - 0x104000 - 16) /* after a 3-byte module at 0x103000 and its entry   \
-                                               */
+#define STRING_ROOM                                                                                \
+    (RAM_16M - 0x104000 - 16) /* after a 3-byte module at 0x103000 and its entry                   \
+                               */
 static void test_module_list_fits_exactly(void **state)
 {
     (void)state;
