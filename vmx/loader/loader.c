@@ -320,11 +320,11 @@ static void write_mmap_entry(const struct guest_mem *m, unsigned i, uint64_t bas
 /* ---- modules (Multiboot Specification 0.6.96 §3.3) ---- */
 
 /* The modules handed to the guest and where they go: each module from `first` on, page-aligned
-   in GRUB's order, then the module list at `list` followed by the strings, up to `list_end`. */
+   in GRUB's order, then the module list at `list` followed directly by the strings. */
 struct module_set {
     const struct loader_module *mods;
     size_t n;
-    uint64_t first, list, list_end;
+    uint64_t first, list;
 };
 
 static uint64_t page_up(uint64_t a)
@@ -387,7 +387,6 @@ static int place_modules(const struct guest_config *cfg, uint64_t kernel_end,
     if (check_module_fits(cfg, what, cursor, list_bytes, err, errlen) != 0)
         return -1;
     set->list = cursor;
-    set->list_end = cursor + list_bytes;
     return 0;
 }
 
@@ -553,7 +552,7 @@ int loader_load_with_modules(const void *img, size_t len, const struct guest_con
                              const struct guest_mem *m, struct guest_entry *out, char *err,
                              size_t errlen)
 {
-    struct module_set set = {mods, mods ? nmods : 0, 0, 0, 0};
+    struct module_set set = {mods, mods ? nmods : 0, 0, 0};
     if (m->size != cfg->mem || cfg->mem < GUEST_MEM_MIN || cfg->mem > GUEST_MEM_MAX ||
         cfg->mem % GUEST_MEM_ALIGN != 0)
         panic("loader: guest RAM 0x%llx vs config mem 0x%llx (hv bug)", (unsigned long long)m->size,

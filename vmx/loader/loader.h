@@ -4,7 +4,8 @@
  *   - ELF32 i386 ET_EXEC  -> 32-bit protected mode, paging off, Multiboot 1 entry state;
  *   - ELF64 x86-64 ET_EXEC -> 64-bit long mode on identity page tables hv builds in guest RAM;
  *   - flat binary with mode=real -> real mode at cfg.entry.
- * Every load also writes the Multiboot 1 information structure into the hv-reserved area.
+ * Every load also writes the Multiboot 1 information structure into the hv-reserved area, and
+ * copies the guest's data modules (initrd-for=NAME) after the kernel, listed in that structure.
  * Input is validated completely before the first byte is written, so a rejected image leaves
  * guest memory untouched.
  */
