@@ -18,6 +18,7 @@
 #include "mm/paging.h"
 #include "drivers/pit.h"
 #include "kernel/fpu.h"
+#include "vmx/loader/modassign.h"
 #include "vmx/vm/sched.h"
 #include "vmx/vm/vm.h"
 #include "vmx/cpu/vmx.h"
@@ -32,6 +33,9 @@ extern char boot_stack_guard[];
 static struct mb2_info boot_info;
 static struct vm vms[MB2_MAX_MODULES];
 static struct vm *live_vms[MB2_MAX_MODULES];
+static struct module_input module_in[MB2_MAX_MODULES];
+static struct module_assignment module_role[MB2_MAX_MODULES];
+static struct loader_module guest_mods[MB2_MAX_MODULES]; /* one guest's, while it is built */
 
 static _Noreturn void hv_fail(const char *reason)
 {
@@ -167,14 +171,38 @@ static struct vm *create_guest(size_t i, unsigned slot, const struct sched_confi
     const struct mb2_module *m = &boot_info.modules[i];
     struct vm *vm = &vms[slot];
     char why[GUEST_VERDICT_MAX - 16];
-    if (vm_create(vm, slot, phys_to_virt(m->start), m->end - m->start, m->cmdline,
-                  sc->tsc_hz / 1000, why, sizeof(why))) {
+    size_t nmods = modassign_modules_of(module_role, module_in, boot_info.module_count, (unsigned)i,
+                                        guest_mods, MB2_MAX_MODULES);
+    if (vm_create(vm, slot, phys_to_virt(m->start), m->end - m->start, m->cmdline, guest_mods,
+                  nmods, sc->tsc_hz / 1000, why, sizeof(why))) {
         log_contract("hv: guest %s ended: rejected(%s) exits=0", vm->cfg.name, why);
         return 0;
     }
     log_info("hv: guest %s: %llu MiB RAM, VPID %u", vm->cfg.name,
              (unsigned long long)(vm->cfg.mem >> 20), vm->vcpu.vpid);
     return vm;
+}
+
+/* Sorts the modules into guests and data modules (initrd-for=NAME); one line per data module,
+   and a rejected verdict for each that belongs to no guest. */
+static void assign_modules(void)
+{
+    for (size_t i = 0; i < boot_info.module_count; i++) {
+        const struct mb2_module *m = &boot_info.modules[i];
+        module_in[i] = (struct module_input){phys_to_virt(m->start), m->end - m->start, m->cmdline};
+    }
+    modassign(module_in, boot_info.module_count, module_role);
+    for (size_t i = 0; i < boot_info.module_count; i++) {
+        const struct module_assignment *a = &module_role[i];
+        if (a->role == MODULE_DATA)
+            log_info("hv: module %zu (\"%s\") is the initrd of guest %s", i, module_in[i].cmdline,
+                     a->name);
+        if (a->role != MODULE_REJECTED)
+            continue;
+        log_warn("hv: module %zu (\"%s\") is no guest's initrd: %s", i, module_in[i].cmdline,
+                 a->why);
+        log_contract("hv: guest %s ended: rejected(%s) exits=0", a->name, a->why);
+    }
 }
 
 /* After the guests: the free frame count must be exactly what it was before them. */
@@ -201,6 +229,10 @@ static bool run_lifecycle(const struct sched_config *sc)
         return false;
     if (cmdline_parse_u64(value, false, &rounds) || !rounds || !boot_info.module_count) {
         log_warn("debug.lifecycle=%s needs a count > 0 and a module", value);
+        return false;
+    }
+    if (module_role[0].role != MODULE_GUEST) {
+        log_warn("debug.lifecycle=%s: module 0 is not a guest", value);
         return false;
     }
     uint64_t before = frame_free_count();
@@ -238,7 +270,7 @@ static void bench_native_cpuid(void)
              (unsigned long long)median_u64(nop_ticks, BENCH_ITERATIONS));
 }
 
-/* Every module is a guest: build them all, then run them side by side. */
+/* Every module that is no data module is a guest: build them all, then run them side by side. */
 static void run_guests(uint64_t slice_us)
 {
     struct sched_config sc = {pit_calibrate_tsc_hz(), slice_us};
@@ -246,10 +278,13 @@ static void run_guests(uint64_t slice_us)
     log_info("hv: TSC %llu kHz, slice %llu us, %zu guest module(s)",
              (unsigned long long)(sc.tsc_hz / 1000), (unsigned long long)slice_us,
              boot_info.module_count);
+    assign_modules();
     if (run_lifecycle(&sc))
         return;
     uint64_t before = frame_free_count();
     for (size_t i = 0; i < boot_info.module_count; i++) {
+        if (module_role[i].role != MODULE_GUEST)
+            continue;
         struct vm *vm = create_guest(i, (unsigned)i, &sc);
         if (vm)
             live_vms[live++] = vm;

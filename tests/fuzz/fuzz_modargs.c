@@ -1,12 +1,15 @@
 /*
  * Fuzzes the command-line parsers: vmx/loader/modargs.c modargs_parse (a guest module's command
- * line, written by whoever built the boot configuration) and kernel/cmdline.c underneath it
+ * line, written by whoever built the boot configuration) and modargs_classify (guest or data
+ * module, initrd-for=NAME), and kernel/cmdline.c underneath them
  * (cmdline_next, cmdline_get, cmdline_parse_u64). The input is the command line; hv sees it
  * NUL-terminated, so it gets an exactly-sized NUL-terminated heap copy.
  *
  * Invariants: accept or reject; an accepted config obeys every limit of docs/guest-abi.md; a
  * rejection carries a reason, and a small error buffer gets a truncated prefix of the same
- * reason without overflowing (ASan, exactly-sized buffers); cmdline_next yields bounded,
+ * reason without overflowing (ASan, exactly-sized buffers); a data module has a valid owner name
+ * and omits a range inside the line that holds the initrd-for word, and a line modargs_parse
+ * accepts is never a data module; cmdline_next yields bounded,
  * NUL-terminated keys and values, terminates, and stays at the end after an error;
  * cmdline_parse_u64 agrees with a reference parser.
  */
@@ -90,6 +93,28 @@ static void check_modargs(const char *s, size_t len)
         FUZZ_CHECK(memcmp(&cfg, &again, sizeof(cfg)) == 0);
     free(small);
     free(err);
+}
+
+/* modargs_classify: a verdict, a valid owner and an omitted range that holds the word. */
+static void check_classify(const char *s, size_t len)
+{
+    struct modargs_data d;
+    struct guest_config cfg;
+    char err[ERR_MAX];
+    int kind = modargs_classify(s, &d, err, sizeof(err));
+    FUZZ_CHECK(kind == MODARGS_GUEST || kind == MODARGS_DATA || kind == -1);
+    FUZZ_CHECK((kind == -1) == (err[0] != '\0'));
+    if (kind == MODARGS_DATA) {
+        FUZZ_CHECK(name_ok(d.owner));
+        FUZZ_CHECK(d.omit_at <= len && d.omit_len <= len - d.omit_at && d.omit_len > 0);
+        const char *word = s + d.omit_at;
+        while (*word == ' ' || *word == '\t')
+            word++;
+        FUZZ_CHECK(strncmp(word, "initrd-for=", 11) == 0 ||
+                   strncmp(word, "\"initrd-for=", 12) == 0);
+    }
+    if (modargs_parse(s, MODULE_INDEX, &cfg, err, sizeof(err)) == 0)
+        FUZZ_CHECK(kind == MODARGS_GUEST);
 }
 
 /* Every word is bounded and terminated; the loop ends within len + 1 calls (a word consumes at
@@ -200,6 +225,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *s = fuzz_strdup(data, size);
     size_t len = strlen(s); /* hv stops at the first NUL like any C string */
     check_modargs(s, len);
+    check_classify(s, len);
     check_tokenizer(s, len);
     check_parse_u64(s);
     free(s);

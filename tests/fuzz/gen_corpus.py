@@ -147,6 +147,9 @@ for i, s in enumerate([
     '"k=v"x', '"k=v', "k" * 31, "k" * 32 + "=1", "k=" + "v" * 255, "k=" + "v" * 256,
     'k="' + "v" * 255 + '"', "1K", "0x10M", "18446744073709551615", "18446744073709551616",
     "16g", "0xfffffffffffffffG",
+    "initrd-for=linux", "initrd-for=mb env=1 debug", "a\tinitrd-for=mb  b", "initrd-for",
+    "initrd-for=", "initrd-for=a initrd-for=b", "initrd-for=a/b", "name=a initrd-for=b",
+    '"initrd-for=g" x', 'initrd-for=a x="y', 'x="y initrd-for=a',
 ]):
     seed("modargs", "case_%03d" % i, s)
 
@@ -265,6 +268,43 @@ seed("loader", "bad_flat_empty", real(0x7C00, 0x7C00, b""))
 seed("loader", "bad_flat_past_1m", real(0xFFFF0, 0xFFFF0, CODE))
 seed("loader", "bad_flat_reserved_overlap", real(0x1F00, 0x1F00, bytes(0x200)))
 seed("loader", "bad_flat_at_zero_into_reserved", real(0x0, 0x0, bytes(0x1001)))
+
+# Modules (ctl bit 2): count, then per module u16 length, u8 string length, u8 omit_at,
+# u8 omit_len, the string, the data; then the image.
+def modules(mods):
+    out = bytes([len(mods)])
+    for data, string, omit_at, omit_len in mods:
+        out += u16(len(data)) + bytes([len(string), omit_at, omit_len]) + string.encode() + data
+    return out
+
+
+def mods_auto(img, mods, reverse=False):
+    return bytes([4 | (2 if reverse else 0)]) + modules(mods) + img
+
+
+def mods_real(load, entry, img, mods):
+    return bytes([5]) + struct.pack("<I", load)[:3] + struct.pack("<I", entry)[:3] + \
+        modules(mods) + img
+
+
+TEXT = b"hv module test file\nsecond line: 42\n"
+ELF32_OK = elf(1, 0x100010, [(1, E32, 0x100000, 0x100000, 64, 0x100)], payload=CODE)
+ELF64_OK = elf(2, 0x100000, [(1, E64, 0x100000, 0x100000, 64, 64)], payload=CODE)
+seed("loader", "valid_module_elf32_one", mods_auto(ELF32_OK, [(TEXT, "initrd-for=t hello", 0, 13)]))
+seed("loader", "valid_module_elf64_three", mods_auto(ELF64_OK, [
+    (bytes(range(256)) * 17, "a initrd-for=t b", 1, 13), (b"", "initrd-for=t", 0, 12),
+    (b"tiny", "env=1 initrd-for=t", 5, 13)], True))
+seed("loader", "valid_module_flat_real", mods_real(0x7C00, 0x7C00, CODE, [(TEXT, "x", 0, 0)]))
+seed("loader", "valid_module_kernel_below_1m",
+     mods_auto(elf(1, 0x8000, [(1, E32, 0x8000, 0x8000, 64, 64)], payload=CODE),
+               [(TEXT, "low kernel", 0, 0)]))
+seed("loader", "bad_module_past_ram",
+     mods_auto(elf(1, 0x1FFFC0, [(1, E32, 0x1FFFC0, 0x1FFFC0, 64, 64)], payload=CODE),
+               [(b"x", "", 0, 0)]))
+seed("loader", "bad_module_list_past_ram",
+     mods_auto(elf(2, 0x1FE000, [(1, E64, 0x1FE000, 0x1FE000, 0, 0x10)]),
+               [(b"\xAB" * 0xFFF, "", 0, 0)]))
+seed("loader", "bad_module_image_not_elf", mods_auto(b"MZ\x90\x00" + CODE, [(TEXT, "x", 0, 0)]))
 
 # ---------------------------------------------------------------- guest_walk
 

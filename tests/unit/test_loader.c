@@ -898,6 +898,296 @@ static void test_reject_flat(void **state)
     ram_free(r);
 }
 
+/* ---- modules handed to the guest (Multiboot 1 §3.3) ---- */
+
+#define MB1_FLAGS_NO_MODS 0x245u
+#define PAGE              0x1000ull
+
+static uint8_t module_byte(unsigned mod, uint64_t off)
+{
+    return (uint8_t)(0x5A ^ (mod * 31 + off * 7));
+}
+
+/* Module data for module `mod` of `len` bytes (malloc'd). */
+static uint8_t *module_data(unsigned mod, size_t len)
+{
+    uint8_t *p = malloc(len ? len : 1);
+    assert_non_null(p);
+    for (size_t i = 0; i < len; i++)
+        p[i] = module_byte(mod, i);
+    return p;
+}
+
+static struct loader_module module_of(unsigned index, const uint8_t *data, size_t len,
+                                      const char *cmdline, size_t omit_at, size_t omit_len)
+{
+    return (struct loader_module){data, len, cmdline, omit_at, omit_len, index};
+}
+
+static struct mb1_info read_info(const struct test_ram *r)
+{
+    struct mb1_info info;
+    assert_int_equal(guest_mem_read(&r->m, LOADER_MB1_INFO_GPA, &info, sizeof(info)), 0);
+    return info;
+}
+
+/* Module i of the list at info.mods_addr is [start, start+len) holding module_data(mod, len),
+   with the string `string`; returns the GPA of the string. */
+static uint32_t assert_module(const struct test_ram *r, const struct mb1_info *info, unsigned i,
+                              unsigned mod, uint64_t start, size_t len, const char *string)
+{
+    struct mb1_module e;
+    char text[128];
+    assert_int_equal(guest_mem_read(&r->m, info->mods_addr + i * 16ull, &e, sizeof(e)), 0);
+    assert_int_equal(e.mod_start, start);
+    assert_int_equal(e.mod_end, start + len);
+    assert_int_equal(e.reserved, 0);
+    for (uint64_t off = 0; off < len; off++) {
+        uint8_t b;
+        assert_int_equal(guest_mem_read(&r->m, start + off, &b, 1), 0);
+        if (b != module_byte(mod, off))
+            fail_msg("module %u +0x%llx: 0x%02x", mod, (unsigned long long)off, b);
+    }
+    assert_int_equal(guest_mem_read(&r->m, e.string, text, strlen(string) + 1), 0);
+    assert_memory_equal(text, string, strlen(string) + 1);
+    return e.string;
+}
+
+/* The memory map and mem_upper describe guest RAM exactly as without modules. */
+static void assert_memory_info_unchanged(const struct test_ram *r, const struct mb1_info *info)
+{
+    assert_int_equal(info->mem_lower, 640);
+    assert_int_equal(info->mem_upper, (r->m.size - MIB) / 1024);
+    assert_int_equal(info->mmap_length, 72);
+    assert_int_equal(ram_u64(r, info->mmap_addr + 2 * 24 + 4), MIB);
+    assert_int_equal(ram_u64(r, info->mmap_addr + 2 * 24 + 12), r->m.size - MIB);
+    assert_int_equal(ram_u32(r, info->mmap_addr + 2 * 24 + 20), 1);
+}
+
+static void test_one_module(void **state)
+{
+    (void)state;
+    struct test_ram *r = ram_new(RAM_16M, 2);
+    static struct image img;
+    struct guest_config cfg = config(RAM_16M);
+    struct guest_entry e;
+    char err[ERR_MAX] = "untouched";
+    uint8_t *data = module_data(0, 0x1234);
+    const char *line = "initrd-for=t hello world";
+    struct loader_module mod = module_of(2, data, 0x1234, line, 0, strlen("initrd-for=t "));
+    build_default(&img, ELFCLASS32); /* segments end at 0x103000 */
+    assert_int_equal(
+        loader_load_with_modules(img.p, img.len, &cfg, &mod, 1, &r->m, &e, err, sizeof(err)), 0);
+    assert_string_equal(err, "");
+    assert_segment(r, 0, &two_segs[0]);
+    assert_segment(r, 1, &two_segs[1]);
+    struct mb1_info info = read_info(r);
+    assert_int_equal(info.flags, MB1_FLAGS_NO_MODS | (1u << 3));
+    assert_int_equal(info.mods_count, 1);
+    assert_int_equal(info.mods_addr, 0x105000); /* the page after the module */
+    uint32_t string = assert_module(r, &info, 0, 0, 0x103000, 0x1234, "hello world");
+    assert_int_equal(string, 0x105010); /* right after the list */
+    assert_memory_info_unchanged(r, &info);
+    assert_int_equal(r->buf[0][0x104234], 0); /* padding after the module stays zero */
+    assert_int_equal(e.rbx, 0x1000);
+    free(data);
+    ram_free(r);
+}
+
+/* Several modules in order, page-aligned, a zero-length one taking no room; strings with the
+   word left out anywhere; ELF64 and chunked RAM. */
+static void test_several_modules(void **state)
+{
+    (void)state;
+    struct test_ram *r = ram_new(RAM_16M, 3);
+    static struct image img;
+    struct guest_config cfg = config(RAM_16M);
+    struct guest_entry e;
+    char err[ERR_MAX];
+    uint8_t *d0 = module_data(0, 0x1000), *d1 = module_data(1, 0), *d2 = module_data(2, 5);
+    uint8_t *d3 = module_data(3, 0x1001);
+    struct loader_module mods[] = {
+        module_of(0, d0, 0x1000, "a initrd-for=t b", 1, strlen(" initrd-for=t")),
+        module_of(3, d1, 0, "initrd-for=t", 0, strlen("initrd-for=t")),
+        module_of(4, d2, 5, "env=1 initrd-for=t", 5, strlen(" initrd-for=t")),
+        module_of(7, d3, 0x1001, NULL, 0, 0),
+    };
+    struct seg_spec seg = {PT_LOAD, 0x200000, 0x200000, 0x80, 0x123}; /* ends mid-page */
+    build_elf(&img, ELFCLASS64, 0x200000, &seg, 1);
+    assert_int_equal(
+        loader_load_with_modules(img.p, img.len, &cfg, mods, 4, &r->m, &e, err, sizeof(err)), 0);
+    assert_segment(r, 0, &seg);
+    struct mb1_info info = read_info(r);
+    assert_int_equal(info.flags, MB1_FLAGS_NO_MODS | (1u << 3));
+    assert_int_equal(info.mods_count, 4);
+    assert_module(r, &info, 0, 0, 0x201000, 0x1000, "a b");
+    assert_module(r, &info, 1, 1, 0x202000, 0, "");
+    assert_module(r, &info, 2, 2, 0x202000, 5, "env=1");
+    assert_module(r, &info, 3, 3, 0x203000, 0x1001, "");
+    assert_int_equal(info.mods_addr, 0x205000);
+    /* The strings follow the list, one after another. */
+    assert_int_equal(ram_u32(r, 0x205000 + 8), 0x205040);
+    assert_int_equal(ram_u32(r, 0x205000 + 16 + 8), 0x205044);
+    assert_int_equal(ram_u32(r, 0x205000 + 32 + 8), 0x205045);
+    assert_int_equal(ram_u32(r, 0x205000 + 48 + 8), 0x20504b);
+    assert_memory_info_unchanged(r, &info);
+    assert_identity_map(r, e.cr3, RAM_16M);
+    free(d0), free(d1), free(d2), free(d3);
+    ram_free(r);
+}
+
+/* A kernel below 1 MiB or a real-mode image: modules still start at 1 MiB, clear of the
+   hv-reserved area, the boot stack and the reserved hole [0x9FC00, 1 MiB). */
+static void test_modules_at_or_above_1m(void **state)
+{
+    (void)state;
+    struct test_ram *r = ram_new(RAM_16M, 1);
+    static struct image img;
+    struct guest_config cfg = config(RAM_16M);
+    struct guest_entry e;
+    char err[ERR_MAX];
+    uint8_t *data = module_data(0, 0x20);
+    struct loader_module mod = module_of(1, data, 0x20, "x", 0, 0);
+    struct seg_spec low = {PT_LOAD, 0x8000, 0x8000, 0x10, 0x20};
+    build_elf(&img, ELFCLASS32, 0x8000, &low, 1);
+    assert_int_equal(
+        loader_load_with_modules(img.p, img.len, &cfg, &mod, 1, &r->m, &e, err, sizeof(err)), 0);
+    struct mb1_info info = read_info(r);
+    assert_module(r, &info, 0, 0, 0x100000, 0x20, "x");
+    assert_int_equal(info.mods_addr, 0x101000);
+
+    memset(r->buf[0], 0, RAM_16M);
+    cfg = real_config(0x7C00, 0x7C00);
+    static const uint8_t bin[16] = {0xF4};
+    assert_int_equal(
+        loader_load_with_modules(bin, sizeof(bin), &cfg, &mod, 1, &r->m, &e, err, sizeof(err)), 0);
+    info = read_info(r);
+    assert_int_equal(info.flags, MB1_FLAGS_NO_MODS | (1u << 3));
+    assert_module(r, &info, 0, 0, 0x100000, 0x20, "x");
+    free(data);
+    ram_free(r);
+}
+
+/* Rejections: each says which module, and guest RAM stays untouched. */
+static void expect_reject_modules(const struct image *img, const struct guest_config *cfg,
+                                  const struct loader_module *mods, size_t n, const char *reason)
+{
+    struct test_ram *r = ram_new(cfg->mem, 2);
+    struct guest_entry e;
+    char err[ERR_MAX] = "";
+    if (loader_load_with_modules(img->p, img->len, cfg, mods, n, &r->m, &e, err, sizeof(err)) != -1)
+        fail_msg("modules accepted, expected \"%s\"", reason);
+    if (strcmp(err, reason) != 0)
+        fail_msg("error \"%s\", expected \"%s\"", err, reason);
+    assert_ram_zero(r);
+    ram_free(r);
+}
+
+static void test_reject_module_does_not_fit(void **state)
+{
+    (void)state;
+    static struct image img;
+    static const uint8_t data[1];
+    struct guest_config cfg = config(RAM_16M);
+    build_default(&img, ELFCLASS32); /* modules from 0x103000 */
+    const uint64_t room = RAM_16M - 0x103000;
+    struct loader_module big = module_of(3, data, room + 1, "", 0, 0);
+    expect_reject_modules(&img, &cfg, &big, 1,
+                          "module 3 (15716353 bytes) at [0x103000,0x1000001) does not fit in "
+                          "guest RAM (16 MiB)");
+    /* The second of two: the first takes the room. */
+    struct loader_module two[] = {module_of(1, data, 0x800000, "", 0, 0),
+                                  module_of(2, data, room - 0x800000 + 1, "", 0, 0)};
+    expect_reject_modules(&img, &cfg, two, 2,
+                          "module 2 (7327745 bytes) at [0x903000,0x1000001) does not fit in guest "
+                          "RAM (16 MiB)");
+    /* The module fits to the last byte, but the list after it does not. */
+    struct loader_module exact = module_of(5, data, room, "initrd-for=t abc", 0, 13);
+    expect_reject_modules(&img, &cfg, &exact, 1,
+                          "module list (20 bytes) at [0x1000000,0x1000014) does not fit in guest "
+                          "RAM (16 MiB)");
+    /* A length that would wrap around. */
+    struct loader_module huge = module_of(0, data, SIZE_MAX, "", 0, 0);
+    expect_reject_modules(&img, &cfg, &huge, 1,
+                          "module 0 (18446744073709551615 bytes) at [0x103000,0xffffffffffffffff) "
+                          "does not fit in guest RAM (16 MiB)");
+}
+
+/* The list and its strings may end at the last byte of RAM, not one past it. */
+#define STRING_ROOM                                                                                \
+    (RAM_16M - 0x104000 - 16) /* after a 3-byte module at 0x103000 and its entry                   \
+                               */
+static void test_module_list_fits_exactly(void **state)
+{
+    (void)state;
+    struct test_ram *r = ram_new(RAM_16M, 1);
+    static struct image img;
+    static char line[STRING_ROOM + 1];
+    uint8_t *data = module_data(0, 3);
+    struct guest_config cfg = config(RAM_16M);
+    struct guest_entry e;
+    char err[ERR_MAX];
+    build_default(&img, ELFCLASS32);
+    memset(line, 'b', STRING_ROOM - 1);
+    struct loader_module mod = module_of(0, data, 3, line, 0, 0);
+    assert_int_equal(
+        loader_load_with_modules(img.p, img.len, &cfg, &mod, 1, &r->m, &e, err, sizeof(err)), 0);
+    struct mb1_info info = read_info(r);
+    assert_int_equal(info.mods_addr, 0x104000);
+    assert_int_equal(ram_u32(r, 0x104000 + 8), 0x104010);
+    assert_int_equal(r->buf[0][RAM_16M - 2], 'b');
+    assert_int_equal(r->buf[0][RAM_16M - 1], 0);
+    line[STRING_ROOM - 1] = 'b'; /* one byte more: the NUL no longer fits */
+    expect_reject_modules(&img, &cfg, &mod, 1,
+                          "module list (15712257 bytes) at [0x104000,0x1000001) does not fit in "
+                          "guest RAM (16 MiB)");
+    free(data);
+    ram_free(r);
+}
+
+/* Multiboot 1 addresses are 32-bit: nothing may end above 4 GiB, even inside guest RAM. */
+static void test_reject_module_past_4g(void **state)
+{
+    (void)state;
+    static struct image img;
+    static const uint8_t data[1];
+    struct test_ram *r = ram_new_sparse(5 * GIB);
+    struct guest_config cfg = config(5 * GIB);
+    struct guest_entry e;
+    char err[ERR_MAX];
+    struct seg_spec top = {PT_LOAD, 0xFFFFF000, 0xFFFFF000, 0x10, 0x1000}; /* ends at 4 GiB */
+    build_elf(&img, ELFCLASS64, 0xFFFFF000, &top, 1);
+    struct loader_module mod = module_of(1, data, 1, "", 0, 0);
+    assert_int_equal(
+        loader_load_with_modules(img.p, img.len, &cfg, &mod, 1, &r->m, &e, err, sizeof(err)), -1);
+    assert_string_equal(err, "module 1 (1 bytes) at [0x100000000,0x100000001) extends past 4 GiB "
+                             "(Multiboot 1)");
+    assert_int_equal(r->buf[0][0xFFFFF000], 0);
+    ram_free(r);
+}
+
+static void test_module_omit_outside_cmdline_panics(void **state)
+{
+    (void)state;
+    struct test_ram *r = ram_new(RAM_16M, 1);
+    static struct image img;
+    static const uint8_t data[1];
+    struct guest_config cfg = config(RAM_16M);
+    struct guest_entry e;
+    char err[ERR_MAX];
+    build_default(&img, ELFCLASS32);
+    struct loader_module mod = module_of(0, data, 1, "abc", 2, 2);
+    EXPECT_PANIC(
+        loader_load_with_modules(img.p, img.len, &cfg, &mod, 1, &r->m, &e, err, sizeof(err)),
+        "hv bug");
+    mod = module_of(0, data, 1, "abc", 4, 0);
+    EXPECT_PANIC(
+        loader_load_with_modules(img.p, img.len, &cfg, &mod, 1, &r->m, &e, err, sizeof(err)),
+        "outside its command line");
+    assert_ram_zero(r);
+    ram_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -929,6 +1219,13 @@ int main(void)
         cmocka_unit_test(test_reject_no_load_segment),
         cmocka_unit_test(test_reject_entry_outside_segments),
         cmocka_unit_test(test_reject_flat),
+        cmocka_unit_test(test_one_module),
+        cmocka_unit_test(test_several_modules),
+        cmocka_unit_test(test_modules_at_or_above_1m),
+        cmocka_unit_test(test_reject_module_does_not_fit),
+        cmocka_unit_test(test_module_list_fits_exactly),
+        cmocka_unit_test(test_reject_module_past_4g),
+        cmocka_unit_test(test_module_omit_outside_cmdline_panics),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -228,6 +228,97 @@ static void test_small_error_buffer(void **state)
     assert_int_equal(modargs_parse("foo=1", 0, &cfg, NULL, 0), -1);
 }
 
+/* ---- modargs_classify: data modules (initrd-for=NAME) ---- */
+
+/* line is a data module for `owner`; its string (line minus the omitted bytes) is `string`. */
+static void data_ok(const char *line, const char *owner, const char *string)
+{
+    struct modargs_data d;
+    char err[ERR_MAX] = "untouched";
+    char got[ERR_MAX];
+    if (modargs_classify(line, &d, err, sizeof(err)) != MODARGS_DATA)
+        fail_msg("\"%s\" not a data module: %s", line, err);
+    assert_string_equal(err, "");
+    assert_string_equal(d.owner, owner);
+    assert_true(d.omit_at + d.omit_len <= strlen(line));
+    memcpy(got, line, d.omit_at);
+    strcpy(got + d.omit_at, line + d.omit_at + d.omit_len);
+    if (strcmp(got, string) != 0)
+        fail_msg("\"%s\": string \"%s\", want \"%s\"", line, got, string);
+}
+
+static void classify_err(const char *line, const char *reason)
+{
+    struct modargs_data d;
+    char err[ERR_MAX] = "";
+    if (modargs_classify(line, &d, err, sizeof(err)) != -1)
+        fail_msg("\"%s\" accepted", line);
+    if (!strstr(err, reason))
+        fail_msg("\"%s\": error \"%s\" lacks \"%s\"", line, err, reason);
+}
+
+static void test_classify_data_module(void **state)
+{
+    (void)state;
+    data_ok("initrd-for=linux", "linux", "");
+    data_ok("initrd-for=mb env=1 debug", "mb", "env=1 debug");
+    data_ok("a initrd-for=mb b", "mb", "a b");
+    data_ok("a\tinitrd-for=mb \t b", "mb", "a\tb");
+    data_ok("a b  initrd-for=x.Y_-9", "x.Y_-9", "a b");
+    data_ok("  initrd-for=mb  ", "mb", "");
+}
+
+static void test_classify_data_module_keeps_other_words(void **state)
+{
+    (void)state;
+    /* Guest keys in a data module are its string, not configuration. */
+    data_ok("name=x mem=1 initrd-for=g bogus", "g", "name=x mem=1 bogus");
+    /* GRUB's quoting of a word with a space stays byte for byte. */
+    data_ok("\"cmdline=a b\" initrd-for=g", "g", "\"cmdline=a b\"");
+    data_ok("\"initrd-for=g\" x", "g", "x");
+    data_ok("/boot/env.txt initrd-for=mb", "mb", "/boot/env.txt");
+    char longest[48] = "initrd-for=";
+    memset(longest + 11, 'n', 31);
+    data_ok(longest, longest + 11, "");
+}
+
+static void test_classify_guest_module(void **state)
+{
+    (void)state;
+    struct modargs_data d;
+    char err[ERR_MAX] = "untouched";
+    assert_int_equal(modargs_classify("name=a mem=2M", &d, err, sizeof(err)), MODARGS_GUEST);
+    assert_string_equal(err, "");
+    assert_int_equal(modargs_classify(NULL, &d, err, sizeof(err)), MODARGS_GUEST);
+    assert_int_equal(modargs_classify("cmdline=\"initrd-for=x\"", &d, err, sizeof(err)),
+                     MODARGS_GUEST);
+    assert_int_equal(modargs_classify("initrd-forx=a initrd=a", &d, err, sizeof(err)),
+                     MODARGS_GUEST);
+    /* Malformed before any initrd-for: a guest, and modargs_parse says why. */
+    assert_int_equal(modargs_classify("a=\"b initrd-for=x", &d, err, sizeof(err)), MODARGS_GUEST);
+    parse_err("a=\"b initrd-for=x", "bad command line: unterminated quote");
+}
+
+static void test_classify_errors(void **state)
+{
+    (void)state;
+    classify_err("initrd-for", "key 'initrd-for' needs a value");
+    classify_err("initrd-for=", "bad value for initrd-for: ''");
+    classify_err("initrd-for=a initrd-for=b", "duplicate key 'initrd-for'");
+    classify_err("initrd-for=a/b", "initrd-for 'a/b' has a character outside [A-Za-z0-9._-]");
+    classify_err("initrd-for=\"a b\"", "initrd-for 'a b' has a character outside");
+    classify_err("initrd-for=abcdefghijabcdefghijabcdefghijab",
+                 "initrd-for 'abcdefghijabcdefghijabcdefghijab' longer than 31 characters");
+    classify_err("initrd-for=a x=\"y", "bad command line: unterminated quote");
+}
+
+/* A guest's command line may not hold initrd-for: that module is no guest. */
+static void test_initrd_for_is_not_a_guest_key(void **state)
+{
+    (void)state;
+    parse_err("name=a initrd-for=b", "initrd-for= marks a data module, not a guest");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -242,6 +333,11 @@ int main(void)
         cmocka_unit_test(test_all_keys_together),
         cmocka_unit_test(test_unknown_and_malformed),
         cmocka_unit_test(test_small_error_buffer),
+        cmocka_unit_test(test_classify_data_module),
+        cmocka_unit_test(test_classify_data_module_keeps_other_words),
+        cmocka_unit_test(test_classify_guest_module),
+        cmocka_unit_test(test_classify_errors),
+        cmocka_unit_test(test_initrd_for_is_not_a_guest_key),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

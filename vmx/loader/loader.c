@@ -317,8 +317,118 @@ static void write_mmap_entry(const struct guest_mem *m, unsigned i, uint64_t bas
     write_u32(m, gpa + MB1_MMAP_OFF_TYPE, type);
 }
 
+/* ---- modules (Multiboot Specification 0.6.96 §3.3) ---- */
+
+/* The modules handed to the guest and where they go: each module from `first` on, page-aligned
+   in GRUB's order, then the module list at `list` followed directly by the strings. */
+struct module_set {
+    const struct loader_module *mods;
+    size_t n;
+    uint64_t first, list;
+};
+
+static uint64_t page_up(uint64_t a)
+{
+    return div_round_up(a, PAGE_4K) * PAGE_4K;
+}
+
+static const char *module_cmdline(const struct loader_module *mod)
+{
+    return mod->cmdline ? mod->cmdline : "";
+}
+
+/* Bytes of the module's string with its NUL: the command line minus the omitted word. */
+static uint64_t module_string_size(const struct loader_module *mod)
+{
+    size_t len = strlen(module_cmdline(mod));
+    if (mod->omit_at > len || mod->omit_len > len - mod->omit_at)
+        panic("loader: module %u: omitted bytes [%zu,+%zu) outside its command line (hv bug)",
+              mod->index, mod->omit_at, mod->omit_len);
+    return len - mod->omit_len + 1;
+}
+
+/* [start, start + len) must end inside guest RAM and at or below 4 GiB (the Multiboot 1 fields
+   are 32-bit). `what` names it in the reason. */
+static int check_module_fits(const struct guest_config *cfg, const char *what, uint64_t start,
+                             uint64_t len, char *err, size_t errlen)
+{
+    uint64_t end = len > UINT64_MAX - start ? UINT64_MAX : start + len;
+    if (end > cfg->mem) {
+        char ram[SIZE_STR_MAX];
+        format_ram(cfg->mem, ram);
+        return fail(err, errlen, "%s at [0x%llx,0x%llx) does not fit in guest RAM (%s)", what,
+                    (unsigned long long)start, (unsigned long long)end, ram);
+    }
+    if (end > LOADER_MB1_ADDR_LIMIT)
+        return fail(err, errlen, "%s at [0x%llx,0x%llx) extends past 4 GiB (Multiboot 1)", what,
+                    (unsigned long long)start, (unsigned long long)end);
+    return 0;
+}
+
+/* Places the modules after the kernel (whose segments end at kernel_end), at or above 1 MiB:
+   clear of the hv-reserved area, the boot stack and the reserved hole below 1 MiB. */
+static int place_modules(const struct guest_config *cfg, uint64_t kernel_end,
+                         struct module_set *set, char *err, size_t errlen)
+{
+    char what[SIZE_STR_MAX * 2];
+    uint64_t cursor =
+        page_up(kernel_end > LOADER_MODULES_MIN_GPA ? kernel_end : LOADER_MODULES_MIN_GPA);
+    uint64_t list_bytes = set->n * sizeof(struct mb1_module);
+    set->first = cursor;
+    for (size_t i = 0; i < set->n; i++) {
+        const struct loader_module *mod = &set->mods[i];
+        fmt_snprintf(what, sizeof(what), "module %u (%zu bytes)", mod->index, mod->len);
+        if (check_module_fits(cfg, what, cursor, mod->len, err, errlen) != 0)
+            return -1;
+        cursor = page_up(cursor + mod->len);
+        list_bytes += module_string_size(mod);
+    }
+    fmt_snprintf(what, sizeof(what), "module list (%llu bytes)", (unsigned long long)list_bytes);
+    if (check_module_fits(cfg, what, cursor, list_bytes, err, errlen) != 0)
+        return -1;
+    set->list = cursor;
+    return 0;
+}
+
+static void write_modules(const struct module_set *set, const struct guest_mem *m)
+{
+    uint64_t at = set->first, string = set->list + set->n * sizeof(struct mb1_module);
+    for (size_t i = 0; i < set->n; i++) {
+        const struct loader_module *mod = &set->mods[i];
+        const char *line = module_cmdline(mod);
+        uint64_t string_len = module_string_size(mod) - 1;
+        size_t tail = mod->omit_at + mod->omit_len;
+        struct mb1_module entry = {(uint32_t)at, (uint32_t)(at + mod->len), (uint32_t)string, 0};
+        static const char nul = '\0';
+        if (mod->len > 0)
+            must_write(m, at, mod->data, mod->len);
+        must_write(m, set->list + i * sizeof(entry), &entry, sizeof(entry));
+        if (mod->omit_at > 0)
+            must_write(m, string, line, mod->omit_at);
+        if (string_len > mod->omit_at)
+            must_write(m, string + mod->omit_at, line + tail, string_len - mod->omit_at);
+        must_write(m, string + string_len, &nul, 1);
+        string += string_len + 1;
+        at = page_up(at + mod->len);
+    }
+}
+
+/* End of the highest non-empty PT_LOAD segment (check_segments accepted them all). */
+static uint64_t elf_kernel_end(const uint8_t *img, const struct elf_image *elf)
+{
+    uint64_t end = 0;
+    for (unsigned i = 0; i < elf->phnum; i++) {
+        struct segment s;
+        read_segment(img, elf, i, &s);
+        if (s.type == PT_LOAD && s.memsz > 0 && s.paddr + s.memsz > end)
+            end = s.paddr + s.memsz;
+    }
+    return end;
+}
+
 /* The Multiboot 1 information structure, its memory map and strings (spec §3.3). */
-static void write_boot_info(const struct guest_config *cfg, const struct guest_mem *m)
+static void write_boot_info(const struct guest_config *cfg, const struct module_set *set,
+                            const struct guest_mem *m)
 {
     static const char loader_name[] = "hv";
     struct mb1_info info;
@@ -330,6 +440,11 @@ static void write_boot_info(const struct guest_config *cfg, const struct guest_m
     info.mmap_length = MB1_MMAP_ENTRIES * MB1_MMAP_ENTRY_BYTES;
     info.mmap_addr = (uint32_t)LOADER_MB1_MMAP_GPA;
     info.boot_loader_name = (uint32_t)LOADER_MB1_NAME_GPA;
+    if (set->n > 0) {
+        info.flags |= MB1_INFO_MODS;
+        info.mods_count = (uint32_t)set->n;
+        info.mods_addr = (uint32_t)set->list;
+    }
 
     must_zero(m, LOADER_RESERVED_BASE, LOADER_BOOT_INFO_END - LOADER_RESERVED_BASE);
     must_write(m, LOADER_MB1_INFO_GPA, &info, sizeof(info));
@@ -365,15 +480,18 @@ static uint64_t write_page_tables(const struct guest_config *cfg, const struct g
 /* ---- the formats ---- */
 
 static int load_elf(const uint8_t *img, size_t len, const struct guest_config *cfg,
-                    const struct guest_mem *m, struct guest_entry *out, char *err, size_t errlen)
+                    struct module_set *set, const struct guest_mem *m, struct guest_entry *out,
+                    char *err, size_t errlen)
 {
     struct elf_image elf = {0};
     uint64_t entry_gpa = 0;
     if (parse_header(img, len, &elf, err, errlen) != 0 ||
-        check_segments(img, len, &elf, cfg, &entry_gpa, err, errlen) != 0)
+        check_segments(img, len, &elf, cfg, &entry_gpa, err, errlen) != 0 ||
+        place_modules(cfg, elf_kernel_end(img, &elf), set, err, errlen) != 0)
         return -1;
     copy_segments(img, &elf, m);
-    write_boot_info(cfg, m);
+    write_modules(set, m);
+    write_boot_info(cfg, set, m);
     out->rip = entry_gpa;
     out->rsp = LOADER_BOOT_STACK_TOP;
     out->info_gpa = LOADER_MB1_INFO_GPA;
@@ -393,7 +511,8 @@ static int load_elf(const uint8_t *img, size_t len, const struct guest_config *c
 }
 
 static int load_flat(const uint8_t *img, size_t len, const struct guest_config *cfg,
-                     const struct guest_mem *m, struct guest_entry *out, char *err, size_t errlen)
+                     struct module_set *set, const struct guest_mem *m, struct guest_entry *out,
+                     char *err, size_t errlen)
 {
     if (!cfg->has_entry || !cfg->has_load || cfg->load >= GUEST_REAL_MODE_LIMIT ||
         cfg->entry >= GUEST_REAL_MODE_LIMIT)
@@ -409,8 +528,11 @@ static int load_flat(const uint8_t *img, size_t len, const struct guest_config *
                     "[0x%llx,0x%llx)",
                     (unsigned long long)cfg->load, (unsigned long long)(cfg->load + len),
                     LOADER_RESERVED_BASE, LOADER_BOOT_INFO_END);
+    if (place_modules(cfg, cfg->load + len, set, err, errlen) != 0)
+        return -1;
     must_write(m, cfg->load, img, len);
-    write_boot_info(cfg, m);
+    write_modules(set, m);
+    write_boot_info(cfg, set, m);
     out->mode = GUEST_CPU_REAL;
     out->rip = cfg->entry;
     out->rax = MB1_BOOTLOADER_MAGIC;
@@ -422,6 +544,15 @@ static int load_flat(const uint8_t *img, size_t len, const struct guest_config *
 int loader_load(const void *img, size_t len, const struct guest_config *cfg,
                 const struct guest_mem *m, struct guest_entry *out, char *err, size_t errlen)
 {
+    return loader_load_with_modules(img, len, cfg, NULL, 0, m, out, err, errlen);
+}
+
+int loader_load_with_modules(const void *img, size_t len, const struct guest_config *cfg,
+                             const struct loader_module *mods, size_t nmods,
+                             const struct guest_mem *m, struct guest_entry *out, char *err,
+                             size_t errlen)
+{
+    struct module_set set = {mods, mods ? nmods : 0, 0, 0};
     if (m->size != cfg->mem || cfg->mem < GUEST_MEM_MIN || cfg->mem > GUEST_MEM_MAX ||
         cfg->mem % GUEST_MEM_ALIGN != 0)
         panic("loader: guest RAM 0x%llx vs config mem 0x%llx (hv bug)", (unsigned long long)m->size,
@@ -432,6 +563,6 @@ int loader_load(const void *img, size_t len, const struct guest_config *cfg,
     if (!img)
         len = 0;
     if (cfg->mode == GUEST_MODE_REAL)
-        return load_flat(img, len, cfg, m, out, err, errlen);
-    return load_elf(img, len, cfg, m, out, err, errlen);
+        return load_flat(img, len, cfg, &set, m, out, err, errlen);
+    return load_elf(img, len, cfg, &set, m, out, err, errlen);
 }

@@ -4,7 +4,8 @@
  *   - ELF32 i386 ET_EXEC  -> 32-bit protected mode, paging off, Multiboot 1 entry state;
  *   - ELF64 x86-64 ET_EXEC -> 64-bit long mode on identity page tables hv builds in guest RAM;
  *   - flat binary with mode=real -> real mode at cfg.entry.
- * Every load also writes the Multiboot 1 information structure into the hv-reserved area.
+ * Every load also writes the Multiboot 1 information structure into the hv-reserved area, and
+ * copies the guest's data modules (initrd-for=NAME) after the kernel, listed in that structure.
  * Input is validated completely before the first byte is written, so a rejected image leaves
  * guest memory untouched.
  */
@@ -29,6 +30,7 @@
 #define MB1_BOOTLOADER_MAGIC      0x2BADB002u
 #define MB1_INFO_MEMORY           (1u << 0)
 #define MB1_INFO_CMDLINE          (1u << 2)
+#define MB1_INFO_MODS             (1u << 3)
 #define MB1_INFO_MEM_MAP          (1u << 6)
 #define MB1_INFO_BOOT_LOADER_NAME (1u << 9)
 #define MB1_MEM_LOWER_KIB         640u
@@ -72,6 +74,31 @@ struct mb1_info {
 };
 _Static_assert(sizeof(struct mb1_info) == 88, "Multiboot 1 info up to the VBE fields");
 
+/* One entry of the module list at mods_addr (§3.3): [mod_start, mod_end) holds the module,
+   string is the GPA of its NUL-terminated string. */
+struct mb1_module {
+    uint32_t mod_start;
+    uint32_t mod_end;
+    uint32_t string;
+    uint32_t reserved;
+};
+_Static_assert(sizeof(struct mb1_module) == 16, "Multiboot 1 module entry");
+
+/* Modules load at or above 1 MiB, after the kernel's segments, each on a page boundary; the
+   module list and the strings follow the last module, on a page boundary (docs/guest-abi.md §4). */
+#define LOADER_MODULES_MIN_GPA MB1_UPPER_MEM_BASE
+#define LOADER_MB1_ADDR_LIMIT  (1ull << 32) /* Multiboot 1 addresses are 32-bit */
+
+/* A module handed to the guest (a data module, `initrd-for=NAME`: vmx/loader/modargs.h). Its
+   string is `cmdline` without the bytes [omit_at, omit_at + omit_len). */
+struct loader_module {
+    const void *data;
+    size_t len;
+    const char *cmdline;
+    size_t omit_at, omit_len;
+    unsigned index; /* the module index, for messages */
+};
+
 enum guest_cpu_mode { GUEST_CPU_REAL, GUEST_CPU_PROT32, GUEST_CPU_LONG64 };
 
 struct guest_entry {
@@ -87,6 +114,16 @@ struct guest_entry {
    cfg must come from modargs_parse (panics otherwise: an hv bug). */
 int loader_load(const void *img, size_t len, const struct guest_config *cfg,
                 const struct guest_mem *m, struct guest_entry *out, char *err, size_t errlen);
+
+/* loader_load, and the `nmods` modules in `mods` (GRUB's order) are copied into guest RAM and
+   listed in the Multiboot 1 information (flag bit 3, mods_count, mods_addr). A module or the
+   list that does not fit below min(mem, 4 GiB) is rejected ("module 2 (N bytes) at [S,E) does
+   not fit in guest RAM (16 MiB)"), guest memory unchanged. Panics when omit_at/omit_len lie
+   outside a module's command line (an hv bug). */
+int loader_load_with_modules(const void *img, size_t len, const struct guest_config *cfg,
+                             const struct loader_module *mods, size_t nmods,
+                             const struct guest_mem *m, struct guest_entry *out, char *err,
+                             size_t errlen);
 
 /* End GPA of the hv-reserved area [LOADER_RESERVED_BASE, end): the Multiboot 1 page, plus, unless
    cfg->mode is real, room for the LONG64 page tables covering cfg->mem. */

@@ -8,6 +8,7 @@
 #define MIB          (1ull << 20)
 #define GIB          (1ull << 30)
 #define SIZE_STR_MAX 24 /* "18446744073709551615" + NUL, or a shorter K/M/G form */
+#define INITRD_FOR   "initrd-for"
 
 /* A key handler: parses `value` into cfg, or returns -1 with err set. */
 typedef int (*key_parser)(const char *value, struct guest_config *cfg, char *err, size_t errlen);
@@ -52,24 +53,31 @@ static int parse_decimal(const char *s, uint64_t *out)
     return cmdline_parse_u64(s, false, out);
 }
 
-static int parse_name(const char *value, struct guest_config *cfg, char *err, size_t errlen)
+/* A guest name (name=, initrd-for=): 1..31 characters from [A-Za-z0-9._-], copied into out. */
+static int check_name(const char *key, const char *value, char out[GUEST_NAME_MAX], char *err,
+                      size_t errlen)
 {
     size_t len = strlen(value);
     if (len == 0)
-        return bad_value("name", value, err, errlen);
+        return bad_value(key, value, err, errlen);
     if (len >= GUEST_NAME_MAX) {
-        fmt_snprintf(err, errlen, "name '%s' longer than %u characters", value,
+        fmt_snprintf(err, errlen, "%s '%s' longer than %u characters", key, value,
                      (unsigned)(GUEST_NAME_MAX - 1));
         return -1;
     }
     for (size_t i = 0; i < len; i++) {
         if (!is_name_char(value[i])) {
-            fmt_snprintf(err, errlen, "name '%s' has a character outside [A-Za-z0-9._-]", value);
+            fmt_snprintf(err, errlen, "%s '%s' has a character outside [A-Za-z0-9._-]", key, value);
             return -1;
         }
     }
-    memcpy(cfg->name, value, len + 1);
+    memcpy(out, value, len + 1);
     return 0;
+}
+
+static int parse_name(const char *value, struct guest_config *cfg, char *err, size_t errlen)
+{
+    return check_name("name", value, cfg->name, err, errlen);
 }
 
 static int parse_mem(const char *value, struct guest_config *cfg, char *err, size_t errlen)
@@ -238,6 +246,10 @@ static const char *skip_module_path(const char *s)
 static int apply_word(const char *key, const char *value, bool has_value, uint32_t *seen,
                       struct guest_config *cfg, char *err, size_t errlen)
 {
+    if (strcmp(key, INITRD_FOR) == 0) { /* modargs_classify sorts such modules out first */
+        fmt_snprintf(err, errlen, "initrd-for= marks a data module, not a guest");
+        return -1;
+    }
     for (size_t i = 0; i < NKEYS; i++) {
         if (strcmp(key, keys[i].key) != 0)
             continue;
@@ -293,4 +305,61 @@ int modargs_parse(const char *cmdline, unsigned index, struct guest_config *cfg,
         return -1;
     }
     return check_mode(cfg, err, errlen);
+}
+
+static const char *skip_blanks(const char *p)
+{
+    while (is_blank(*p))
+        p++;
+    return p;
+}
+
+/* The initrd-for word is line[start, end): leave it out of the module's string together with
+   the blanks after it, or, when it is the last word, with the blanks before it. */
+static void set_omit(const char *line, size_t start, size_t end, struct modargs_data *data)
+{
+    end = (size_t)(skip_blanks(line + end) - line);
+    if (line[end] == '\0')
+        while (start > 0 && is_blank(line[start - 1]))
+            start--;
+    data->omit_at = start;
+    data->omit_len = end - start;
+}
+
+int modargs_classify(const char *cmdline, struct modargs_data *data, char *err, size_t errlen)
+{
+    struct cmdline_iter it;
+    char key[CMDLINE_KEY_MAX], value[CMDLINE_VALUE_MAX];
+    bool has_value, found = false;
+    const char *line = cmdline ? cmdline : "", *why = "";
+    int rc;
+
+    if (err && errlen > 0)
+        err[0] = '\0';
+    memset(data, 0, sizeof(*data));
+    cmdline_iter_init(&it, line);
+    for (;;) {
+        size_t start = (size_t)(skip_blanks(it.pos) - line);
+        if ((rc = cmdline_next(&it, key, value, &has_value, &why)) != 1)
+            break;
+        if (strcmp(key, INITRD_FOR) != 0)
+            continue;
+        if (found) {
+            fmt_snprintf(err, errlen, "duplicate key '" INITRD_FOR "'");
+            return -1;
+        }
+        found = true;
+        if (!has_value) {
+            fmt_snprintf(err, errlen, "key '" INITRD_FOR "' needs a value");
+            return -1;
+        }
+        if (check_name(INITRD_FOR, value, data->owner, err, errlen) != 0)
+            return -1;
+        set_omit(line, start, (size_t)(it.pos - line), data);
+    }
+    if (rc < 0 && found) {
+        fmt_snprintf(err, errlen, "bad command line: %s", why);
+        return -1;
+    }
+    return found ? MODARGS_DATA : MODARGS_GUEST;
 }

@@ -39,3 +39,21 @@ struct guest_config {
    may pass) is ignored. */
 int modargs_parse(const char *cmdline, unsigned index, struct guest_config *cfg, char *err,
                   size_t errlen);
+
+/* A data module: one whose command line holds `initrd-for=NAME` (docs/guest-abi.md §1). It is
+   not a guest; it is handed to guest NAME, with the command line minus that word as its string:
+   the bytes [omit_at, omit_at + omit_len) (the word and the blanks after it, or before it when
+   it is the last word) are left out. */
+struct modargs_data {
+    char owner[GUEST_NAME_MAX];
+    size_t omit_at, omit_len;
+};
+
+enum modargs_kind { MODARGS_GUEST = 0, MODARGS_DATA = 1 };
+
+/* Tells a guest module from a data module. Returns MODARGS_DATA with *data filled when the line
+   holds one valid `initrd-for=NAME` word; MODARGS_GUEST when it holds none (also when the line
+   is malformed before any initrd-for word: modargs_parse then reports it); -1 with err set when
+   initrd-for is malformed: no value, a bad name, given twice, or a malformed line. The other
+   words of a data module are its string, not guest keys: they are not interpreted. */
+int modargs_classify(const char *cmdline, struct modargs_data *data, char *err, size_t errlen);

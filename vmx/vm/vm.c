@@ -176,7 +176,8 @@ static void break_vmcs_for_debug(const struct vm *vm)
         vmcs_writenat(VMCS_GUEST_RFLAGS, 0); /* RFLAGS bit 1 must be 1: invalid guest state */
 }
 
-static int build(struct vm *vm, const void *image, size_t image_len, char *why, size_t size)
+static int build(struct vm *vm, const void *image, size_t image_len,
+                 const struct loader_module *mods, size_t nmods, char *why, size_t size)
 {
     struct guest_entry entry;
     char err[128];
@@ -189,7 +190,8 @@ static int build(struct vm *vm, const void *image, size_t image_len, char *why, 
         fmt_snprintf(why, size, "out of memory for EPT tables or bitmaps");
         return -1;
     }
-    if (loader_load(image, image_len, &vm->cfg, &vm->g.mem, &entry, err, sizeof(err))) {
+    if (loader_load_with_modules(image, image_len, &vm->cfg, mods, nmods, &vm->g.mem, &entry, err,
+                                 sizeof(err))) {
         fmt_snprintf(why, size, "%s", err);
         return -1;
     }
@@ -209,7 +211,8 @@ static int build(struct vm *vm, const void *image, size_t image_len, char *why, 
 }
 
 int vm_create(struct vm *vm, unsigned index, const void *image, size_t image_len,
-              const char *cmdline, uint64_t tsc_khz, char *why, size_t why_size)
+              const char *cmdline, const struct loader_module *mods, size_t nmods,
+              uint64_t tsc_khz, char *why, size_t why_size)
 {
     char err[128];
     memset(vm, 0, sizeof(*vm));
@@ -230,7 +233,7 @@ int vm_create(struct vm *vm, unsigned index, const void *image, size_t image_len
         return -1;
     }
     vm->created = true;
-    if (build(vm, image, image_len, why, why_size)) {
+    if (build(vm, image, image_len, mods, nmods, why, why_size)) {
         vm_destroy(vm);
         return -1;
     }

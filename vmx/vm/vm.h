@@ -11,6 +11,7 @@
 #include "vmx/vcpu/vcpu.h"
 
 struct guest_entry;
+struct loader_module;
 
 #define VCPU_HOST_STACK_SIZE 16384
 
@@ -47,11 +48,13 @@ struct vm {
 /* Sets up the VM's devices and claims their ports; returns 0 or -1. */
 int vm_devices_init(struct vm *vm);
 
-/* Builds the VM for a module: CPU model, RAM, EPT, bitmaps, VMCS and entry state. tsc_khz is
-   the host's calibrated TSC frequency the guest is told (0: unknown). Returns 0, or -1 with
-   `why` set (the verdict then is rejected(why)). Frees everything it took on failure. */
+/* Builds the VM for a module: CPU model, RAM, EPT, bitmaps, VMCS and entry state, with the nmods
+   data modules `mods` handed to it (vmx/loader/loader.h). tsc_khz is the host's calibrated TSC
+   frequency the guest is told (0: unknown). Returns 0, or -1 with `why` set (the verdict then is
+   rejected(why)). Frees everything it took on failure. */
 int vm_create(struct vm *vm, unsigned index, const void *image, size_t image_len,
-              const char *cmdline, uint64_t tsc_khz, char *why, size_t why_size);
+              const char *cmdline, const struct loader_module *mods, size_t nmods,
+              uint64_t tsc_khz, char *why, size_t why_size);
 /* Frees every frame the VM holds (RAM, EPT tables, VMCS, bitmaps) and releases its VPID. */
 void vm_destroy(struct vm *vm);
 /* Prints the contract line and the per-exit statistics. */
