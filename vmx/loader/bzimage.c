@@ -281,12 +281,16 @@ static void must_zero(const struct guest_mem *m, uint64_t gpa, uint64_t len)
               (unsigned long long)len);
 }
 
-#define WRITE_FIELD(m, field, value)                                                               \
-    do {                                                                                           \
-        __typeof__(((struct boot_params *)0)->field) v_ = (value);                                 \
-        must_write((m), LINUX_BOOT_PARAMS_GPA + offsetof(struct boot_params, field), &v_,          \
-                   sizeof(v_));                                                                    \
-    } while (0)
+/* A zero-page field outside the setup header, at its offset in struct boot_params. */
+static void put_zero_page(const struct guest_mem *m, size_t offset, const void *v, size_t len)
+{
+    must_write(m, LINUX_BOOT_PARAMS_GPA + offset, v, len);
+}
+
+static void put_u32(const struct guest_mem *m, size_t offset, uint32_t v)
+{
+    put_zero_page(m, offset, &v, sizeof(v));
+}
 
 /* E820 map builder: entries in address order, clipped to what exists. */
 struct e820_builder {
@@ -336,22 +340,29 @@ static unsigned write_boot_params(const uint8_t *img, const struct bzimage_info 
     must_zero(m, LINUX_BOOT_PARAMS_GPA, LINUX_BOOT_PARAMS_SIZE);
     must_write(m, LINUX_BOOT_PARAMS_GPA + BZ_SETUP_HEADER_OFFSET, img + BZ_SETUP_HEADER_OFFSET,
                bz->header_end - BZ_SETUP_HEADER_OFFSET);
-    WRITE_FIELD(m, hdr.type_of_loader, BZ_TYPE_OF_LOADER);
-    /* No heap for the real-mode setup (it does not run) and no setup_data list. */
-    WRITE_FIELD(m, hdr.loadflags, (uint8_t)(bz->hdr.loadflags & ~BZ_CAN_USE_HEAP));
-    WRITE_FIELD(m, hdr.heap_end_ptr, 0);
-    WRITE_FIELD(m, hdr.setup_data, 0);
-    WRITE_FIELD(m, hdr.hardware_subarch, 0); /* X86_SUBARCH_PC */
-    WRITE_FIELD(m, hdr.hardware_subarch_data, 0);
-    WRITE_FIELD(m, hdr.cmd_line_ptr, (uint32_t)LINUX_CMDLINE_GPA);
-    WRITE_FIELD(m, ext_cmd_line_ptr, (uint32_t)(LINUX_CMDLINE_GPA >> 32));
-    WRITE_FIELD(m, hdr.ramdisk_image, (uint32_t)l->initrd_gpa);
-    WRITE_FIELD(m, ext_ramdisk_image, (uint32_t)(l->initrd_gpa >> 32));
-    WRITE_FIELD(m, hdr.ramdisk_size, (uint32_t)l->initrd_size);
-    WRITE_FIELD(m, ext_ramdisk_size, (uint32_t)(l->initrd_size >> 32));
-    WRITE_FIELD(m, acpi_rsdp_addr, cfg->rsdp_gpa);
-    unsigned n = write_e820(m, m->size);
-    WRITE_FIELD(m, e820_entries, (uint8_t)n);
+    /* bz->hdr holds the same bytes up to the header's end (zero after it): change the fields a
+       boot loader writes and put the header back over the copy. */
+    struct setup_header h = bz->hdr;
+    h.type_of_loader = BZ_TYPE_OF_LOADER;
+    h.loadflags = (uint8_t)(h.loadflags & ~BZ_CAN_USE_HEAP); /* the real-mode setup never runs */
+    h.heap_end_ptr = 0;
+    h.setup_data = 0;       /* no setup_data list */
+    h.hardware_subarch = 0; /* X86_SUBARCH_PC */
+    h.hardware_subarch_data = 0;
+    h.cmd_line_ptr = (uint32_t)LINUX_CMDLINE_GPA;
+    h.ramdisk_image = (uint32_t)l->initrd_gpa;
+    h.ramdisk_size = (uint32_t)l->initrd_size;
+    _Static_assert(BZ_HDR_OFF(hardware_subarch_data) + sizeof(uint64_t) <= BZ_HEADER_END_212,
+                   "every field written is part of a 2.12 header");
+    must_write(m, LINUX_BOOT_PARAMS_GPA + BZ_SETUP_HEADER_OFFSET, &h,
+               min_u64(bz->header_end, BZ_HEADER_END) - BZ_SETUP_HEADER_OFFSET);
+    put_u32(m, offsetof(struct boot_params, ext_cmd_line_ptr), (uint32_t)(LINUX_CMDLINE_GPA >> 32));
+    put_u32(m, offsetof(struct boot_params, ext_ramdisk_image), (uint32_t)(l->initrd_gpa >> 32));
+    put_u32(m, offsetof(struct boot_params, ext_ramdisk_size), (uint32_t)(l->initrd_size >> 32));
+    put_zero_page(m, offsetof(struct boot_params, acpi_rsdp_addr), &cfg->rsdp_gpa,
+                  sizeof(cfg->rsdp_gpa));
+    uint8_t n = (uint8_t)write_e820(m, m->size);
+    put_zero_page(m, offsetof(struct boot_params, e820_entries), &n, sizeof(n));
     return n;
 }
 
