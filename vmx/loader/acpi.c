@@ -15,8 +15,7 @@
 #define TABLE_ALIGN      16u
 #define SDT_ENTRIES      2u /* FADT and MADT */
 #define RSDP_REVISION    2u
-#define RSDT_REVISION    1u
-#define XSDT_REVISION    1u
+#define SDT_REVISION     1u /* RSDT and XSDT (§5.2.7, §5.2.8) */
 #define DSDT_REVISION    2u /* 2: AML integers are 64-bit (§19.6.28 DefinitionBlock) */
 #define FACS_VERSION     2u
 #define ISA_BUS          0u
@@ -115,7 +114,7 @@ static void write_sdt(const struct guest_mem *m, const char sig[4], uint64_t gpa
 {
     struct table t = {.len = 0};
     struct acpi_header h;
-    header_init(&h, sig, wide ? XSDT_REVISION : RSDT_REVISION);
+    header_init(&h, sig, SDT_REVISION);
     table_put(&t, &h, sizeof(h));
     const uint64_t entries[SDT_ENTRIES] = {at->fadt, at->madt};
     for (unsigned i = 0; i < SDT_ENTRIES; i++) {
@@ -247,9 +246,11 @@ static void layout(uint64_t base, unsigned vcpus, struct acpi_tables *at)
     at->rsdp = at_gpa;
     at_gpa = align_up(at_gpa + sizeof(struct acpi_rsdp), TABLE_ALIGN);
     at->rsdt = at_gpa;
-    at_gpa = align_up(at_gpa + sizeof(struct acpi_header) + SDT_ENTRIES * 4, TABLE_ALIGN);
+    at_gpa =
+        align_up(at_gpa + sizeof(struct acpi_header) + SDT_ENTRIES * sizeof(uint32_t), TABLE_ALIGN);
     at->xsdt = at_gpa;
-    at_gpa = align_up(at_gpa + sizeof(struct acpi_header) + SDT_ENTRIES * 8, ACPI_FACS_ALIGN);
+    at_gpa = align_up(at_gpa + sizeof(struct acpi_header) + SDT_ENTRIES * sizeof(uint64_t),
+                      ACPI_FACS_ALIGN);
     at->facs = at_gpa;
     at_gpa = align_up(at_gpa + sizeof(struct acpi_facs), TABLE_ALIGN);
     at->fadt = at_gpa;
