@@ -163,6 +163,8 @@ static void build(struct image *img)
     SET(img, xloadflags, 0x7F);
     SET(img, cmdline_size, 2047);
     SET(img, setup_data, 0x123456); /* must not reach the guest: hv passes no setup_data */
+    SET(img, hardware_subarch, 2);  /* the guest is a PC (X86_SUBARCH_PC = 0), whatever this says */
+    SET(img, hardware_subarch_data, 0x99);
     SET(img, payload_offset, 0x2CC);
     SET(img, payload_length, 0x1000);
     SET(img, pref_address, PREF);
@@ -341,6 +343,8 @@ static void test_boot_params(void **state)
     want.loadflags = BZ_LOADED_HIGH;
     want.heap_end_ptr = 0;
     want.setup_data = 0;
+    want.hardware_subarch = 0;
+    want.hardware_subarch_data = 0;
     want.cmd_line_ptr = LINUX_CMDLINE_GPA;
     assert_memory_equal(&bp.hdr, &want, sizeof(want));
     /* Nothing after the header; nothing between the E820 table's entries and the page end. */
@@ -791,6 +795,9 @@ static void test_bad_ram_size_panics(void **state)
     r->m.size = RAM_32M + 1;
     EXPECT_PANIC(load(&img, &cfg, r, &e, &l, err), "hv bug");
     r->m.size = RAM_32M;
+    cfg.initrd_size = 1;
+    EXPECT_PANIC(load(&img, &cfg, r, &e, &l, err), "initrd of 1 bytes without data (hv bug)");
+    assert_ram_zero(r);
     ram_free(r);
 }
 

@@ -411,6 +411,9 @@ int bzimage_load(const void *img, size_t len, const struct linux_boot_config *cf
     if (m->size < GUEST_MEM_MIN || m->size > GUEST_MEM_MAX || m->size % GUEST_MEM_ALIGN != 0)
         panic("bzimage: guest RAM 0x%llx out of the configurable range (hv bug)",
               (unsigned long long)m->size);
+    if (cfg->initrd_size && !cfg->initrd)
+        panic("bzimage: initrd of %llu bytes without data (hv bug)",
+              (unsigned long long)cfg->initrd_size);
     struct bzimage_info bz;
     memset(entry, 0, sizeof(*entry));
     memset(layout, 0, sizeof(*layout));
