@@ -156,7 +156,8 @@ static void write_fadt(const struct guest_mem *m, const struct acpi_tables *at)
     f.reset_reg = io_gas(ACPI_RESET_PORT, 1, ACPI_GAS_ACCESS_BYTE);
     f.reset_value = ACPI_RESET_VALUE;
     f.minor_version = ACPI_FADT_MINOR_REVISION;
-    f.x_firmware_ctrl = at->facs;
+    /* X_FIRMWARE_CTRL stays 0: it is for a FACS above 4 GiB (Table 5-34); with both set, Linux
+       installs the same FACS twice. */
     f.x_dsdt = at->dsdt;
     f.x_pm1a_evt_blk = io_gas(ACPI_PM1A_EVT_BLK, ACPI_PM1_EVT_LEN, ACPI_GAS_ACCESS_WORD);
     f.x_pm1a_cnt_blk = io_gas(ACPI_PM1A_CNT_BLK, ACPI_PM1_CNT_LEN, ACPI_GAS_ACCESS_WORD);
