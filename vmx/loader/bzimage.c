@@ -165,7 +165,8 @@ int bzimage_parse(const void *img, size_t len, struct bzimage_info *out, char *e
 
 /* ---- placement ---- */
 
-/* The end of RAM that may hold the kernel or the initrd: guest RAM, cut at the MMIO window. */
+/* The end of RAM that may hold the kernel or the initrd: guest RAM, cut at the MMIO window. So
+   nothing hv loads lies above 4 GiB, and XLF_CAN_BE_LOADED_ABOVE_4G never matters. */
 static uint64_t loadable_end(uint64_t mem)
 {
     return min_u64(mem, LINUX_MMIO_BASE);
