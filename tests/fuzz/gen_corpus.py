@@ -2,10 +2,10 @@
 """Writes the seed corpora tests/fuzz/corpus/NAME/ for the libFuzzer harnesses.
 
 Seeds mirror the valid and malformed cases of the unit tests (tests/unit/test_mb2.c,
-test_cmdline.c, test_modargs.c, test_loader.c, test_guest_walk.c, test_exit_cr.c) in each
-harness's input format (described at the top of tests/fuzz/fuzz_NAME.c). Deterministic:
-re-running rewrites the same files; inputs named regress-* (minimised crashes, added by hand)
-are kept. Usage: tests/fuzz/gen_corpus.py [OUTDIR]
+test_cmdline.c, test_modargs.c, test_loader.c, test_bzimage.c, test_guest_walk.c,
+test_exit_cr.c) in each harness's input format (described at the top of
+tests/fuzz/fuzz_NAME.c). Deterministic: re-running rewrites the same files; inputs named
+regress-* (minimised crashes, added by hand) are kept. Usage: tests/fuzz/gen_corpus.py [OUTDIR]
 """
 import os
 import struct
@@ -488,6 +488,70 @@ seed("hypercall", "user_mode", bytes([2]) + call(0, 1, 0, cpl=3) + call(2, 0, 0,
 seed("hypercall", "sequence", bytes([0]) + call(1, 0x10, 100) + call(2, 0x20) + call(0, 7) +
      call(1, 0x10, 100))
 
+
+# ---------------------------------------------------------------- bzimage (ctl + initrd + cmdline + image)
+
+def bzimage(setup_sects=1, syssize=None, kernel_len=0x400, version=0x20F, boot_flag=0xAA55,
+            magic=b"HdrS", jump_end=0x26C, loadflags=0x01, xloadflags=0x7F, relocatable=1,
+            align=0x100000, pref=0x100000, init_size=0x100000, initrd_addr_max=0x7FFFFFFF,
+            cmdline_size=2047, truncate=None):
+    """A miniature bzImage (tests/unit/test_bzimage.c builds the same in C)."""
+    setup = (setup_sects or 4) + 1
+    img = bytearray(setup * 512 + kernel_len)
+    struct.pack_into("<BHI", img, 0x1F1, setup_sects, 1,
+                     kernel_len // 16 if syssize is None else syssize)
+    struct.pack_into("<H", img, 0x1FE, boot_flag)
+    img[0x200:0x202] = bytes([0xEB, (jump_end - 0x202) & 0xFF])
+    img[0x202:0x206] = magic
+    struct.pack_into("<H", img, 0x206, version)
+    img[0x211] = loadflags
+    struct.pack_into("<I", img, 0x214, 0x100000)
+    struct.pack_into("<IIBBHI", img, 0x22C, initrd_addr_max, align, relocatable, 20, xloadflags,
+                     cmdline_size)
+    struct.pack_into("<QI", img, 0x258, pref, init_size)
+    for i in range(kernel_len):
+        img[setup * 512 + i] = (0x5A + i * 31) & 0xFF
+    return bytes(img[:truncate] if truncate is not None else img)
+
+
+def bz(img, initrd=0, cmdline=b"console=ttyS0 quiet", reverse=False):
+    return bytes([1 if reverse else 0]) + struct.pack("<I", initrd)[:3] + bytes([len(cmdline)]) + \
+        cmdline + img
+
+
+seed("bzimage", "valid_minimal", bz(bzimage()))
+seed("bzimage", "valid_initrd", bz(bzimage(), initrd=0x12345, reverse=True))
+seed("bzimage", "valid_initrd_below_kernel",
+     bz(bzimage(pref=0x200000, initrd_addr_max=0x300FFF), initrd=0x8000))
+seed("bzimage", "valid_setup_sects_zero", bz(bzimage(setup_sects=0)))
+seed("bzimage", "valid_protocol_212", bz(bzimage(version=0x20C, jump_end=0x268)))
+seed("bzimage", "valid_not_relocatable", bz(bzimage(relocatable=0, pref=0x180000)))
+seed("bzimage", "valid_unaligned_pref", bz(bzimage(pref=0x123456)))
+seed("bzimage", "valid_cmdline_at_limit", bz(bzimage(cmdline_size=5), cmdline=b"abcde"))
+seed("bzimage", "valid_empty_cmdline", bz(bzimage(), cmdline=b""))
+seed("bzimage", "bad_empty", bz(b""))
+seed("bzimage", "bad_elf", bz(b"\x7fELF" + bytes(0x400)))
+seed("bzimage", "bad_boot_flag", bz(bzimage(boot_flag=0x55AA)))
+seed("bzimage", "bad_magic", bz(bzimage(magic=b"HdrT")))
+seed("bzimage", "bad_truncated_header", bz(bzimage(truncate=0x260)))
+seed("bzimage", "bad_protocol_211", bz(bzimage(version=0x20B)))
+seed("bzimage", "bad_no_kernel_64", bz(bzimage(xloadflags=0x7E)))
+seed("bzimage", "bad_zimage", bz(bzimage(loadflags=0)))
+seed("bzimage", "bad_header_end", bz(bzimage(jump_end=0x267)))
+seed("bzimage", "bad_setup_sects", bz(bzimage(setup_sects=65)))
+seed("bzimage", "bad_truncated_setup", bz(bzimage(setup_sects=8, truncate=0x800)))
+seed("bzimage", "bad_syssize_small", bz(bzimage(syssize=0x20)))
+seed("bzimage", "bad_truncated_kernel", bz(bzimage(syssize=0x41)))
+seed("bzimage", "bad_init_size", bz(bzimage(init_size=0x3FF)))
+seed("bzimage", "bad_alignment", bz(bzimage(align=0x3000)))
+seed("bzimage", "bad_kernel_too_big", bz(bzimage(init_size=0x400000)))
+seed("bzimage", "bad_low_pref_not_relocatable", bz(bzimage(relocatable=0, pref=0x80000)))
+seed("bzimage", "bad_pref_overflow", bz(bzimage(pref=0xFFFFFFFFFFFFF000)))
+seed("bzimage", "bad_cmdline_too_long", bz(bzimage(cmdline_size=4), cmdline=b"abcde"))
+seed("bzimage", "bad_initrd_overlap", bz(bzimage(pref=0x200000, init_size=0x100000),
+                                          initrd=0x200000))
+seed("bzimage", "bad_initrd_addr_max", bz(bzimage(initrd_addr_max=0xFFFFF), initrd=0x1000))
+seed("bzimage", "bad_initrd_too_big", bz(bzimage(), initrd=0x3FFFFF))
 
 def main():
     for harness, files in sorted(seeds.items()):

@@ -106,6 +106,12 @@ struct guest_entry {
     uint64_t rip, rsp, rax, rbx, rdi, rsi; /* REAL: rip is the linear entry address */
     uint64_t cr3;                          /* LONG64: guest page tables hv built */
     uint64_t info_gpa;                     /* the Multiboot 1 information structure */
+    /* A GDT in guest RAM the entry state refers to (the Linux 64-bit boot protocol needs one:
+       CS = __BOOT_CS, DS = ES = SS = __BOOT_DS). gdt_limit 0 = none: GDTR and the selectors are
+       hv's defaults (ELF and flat guests, docs/guest-abi.md §2). */
+    uint64_t gdt_base;
+    uint16_t gdt_limit;
+    uint16_t cs_selector, ds_selector; /* only when gdt_limit != 0 */
 };
 
 /* Loads `img` (len bytes) into m according to cfg, builds the Multiboot 1 info structure, and
