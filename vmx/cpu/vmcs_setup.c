@@ -190,14 +190,24 @@ void vmcs_setup_guest_prot32(uint64_t entry)
     vmcs_writenat(VMCS_GUEST_CR3, 0);
 }
 
-/* 64-bit mode with the page tables the loader built in guest RAM. */
-void vmcs_setup_guest_long64(uint64_t entry, uint64_t cr3)
+/* 64-bit mode with the page tables the loader built in guest RAM. With `gdt`, GDTR and the
+   selectors are the ones that GDT holds (the Linux boot protocol's __BOOT_CS/__BOOT_DS), so a
+   guest that reloads its segment registers finds the same descriptors. */
+void vmcs_setup_guest_long64(uint64_t entry, uint64_t cr3, const struct vmcs_boot_gdt *gdt)
 {
-    const struct seg cs = {PROT_CS_SELECTOR, 0, FLAT_LIMIT, AR_CODE | SEG_AR_L | SEG_AR_G};
-    const struct seg data = {PROT_DS_SELECTOR, 0, FLAT_LIMIT, AR_DATA | SEG_AR_DB | SEG_AR_G};
+    struct seg cs = {PROT_CS_SELECTOR, 0, FLAT_LIMIT, AR_CODE | SEG_AR_L | SEG_AR_G};
+    struct seg data = {PROT_DS_SELECTOR, 0, FLAT_LIMIT, AR_DATA | SEG_AR_DB | SEG_AR_G};
+    if (gdt) {
+        cs.selector = gdt->cs_selector;
+        data.selector = gdt->ds_selector;
+    }
     setup_guest_common(CR0_PE | CR0_ET | CR0_PG | CR0_WP | CR0_NE, CR4_PAE, EFER_LME | EFER_LMA);
     write_seg(VMCS_GUEST_CS_SELECTOR, &cs);
     write_data_segs(&data);
+    if (gdt) {
+        vmcs_write32(VMCS_GUEST_GDTR_LIMIT, gdt->limit);
+        vmcs_writenat(VMCS_GUEST_GDTR_BASE, gdt->base);
+    }
     vmcs_writenat(VMCS_GUEST_RIP, entry);
     vmcs_writenat(VMCS_GUEST_CR3, cr3);
 }

@@ -10,6 +10,8 @@
 #include "mm/layout.h"
 #include "vmx/exit/cpu_model.h"
 #include "vmx/exit/exit.h"
+#include "vmx/loader/acpi.h"
+#include "vmx/loader/bzimage.h"
 #include "vmx/loader/loader.h"
 #include "vmx/cpu/vmcs.h"
 #include "vmx/cpu/vmcs_setup.h"
@@ -122,9 +124,12 @@ static void setup_entry_state(struct vcpu *v, const struct guest_entry *e)
     case GUEST_CPU_PROT32:
         vmcs_setup_guest_prot32(e->rip);
         break;
-    case GUEST_CPU_LONG64:
-        vmcs_setup_guest_long64(e->rip, e->cr3);
+    case GUEST_CPU_LONG64: {
+        const struct vmcs_boot_gdt gdt = {e->gdt_base, e->gdt_limit, e->cs_selector,
+                                          e->ds_selector};
+        vmcs_setup_guest_long64(e->rip, e->cr3, e->gdt_limit ? &gdt : 0);
         break;
+    }
     }
     vmcs_writenat(VMCS_GUEST_RSP, e->rsp);
     v->regs.gpr[REG_RAX] = e->rax;
@@ -176,6 +181,33 @@ static void break_vmcs_for_debug(const struct vm *vm)
         vmcs_writenat(VMCS_GUEST_RFLAGS, 0); /* RFLAGS bit 1 must be 1: invalid guest state */
 }
 
+/* A Linux guest (docs/guest-abi.md "Linux guests"): ACPI tables for its vCPUs below 1 MiB, then
+   the bzImage with its command line and its one initrd (Documentation/arch/x86/boot.rst). */
+static int load_linux(struct vm *vm, const void *image, size_t image_len,
+                      const struct loader_module *mods, size_t nmods, struct guest_entry *entry,
+                      char *err, size_t errlen)
+{
+    struct acpi_tables tables;
+    struct bzimage_layout layout;
+    if (nmods > 1) {
+        fmt_snprintf(err, errlen, "%zu initrds for one Linux guest (modules %u and %u)", nmods,
+                     mods[0].index, mods[1].index);
+        return -1;
+    }
+    if (acpi_build(&vm->g.mem, vm->cfg.vcpus ? vm->cfg.vcpus : 1, LINUX_ACPI_BASE, LINUX_ACPI_END,
+                   &tables, err, errlen))
+        return -1;
+    const struct linux_boot_config boot = {vm->cfg.cmdline, nmods ? mods[0].data : 0,
+                                           nmods ? mods[0].len : 0, tables.rsdp};
+    if (bzimage_load(image, image_len, &boot, &vm->g.mem, entry, &layout, err, errlen))
+        return -1;
+    log_info("vm %s: Linux kernel at 0x%llx-0x%llx, initrd %llu bytes at 0x%llx, ACPI at 0x%llx",
+             vm->cfg.name, (unsigned long long)layout.kernel_gpa,
+             (unsigned long long)layout.kernel_end, (unsigned long long)layout.initrd_size,
+             (unsigned long long)layout.initrd_gpa, (unsigned long long)tables.rsdp);
+    return 0;
+}
+
 static int build(struct vm *vm, const void *image, size_t image_len,
                  const struct loader_module *mods, size_t nmods, char *why, size_t size)
 {
@@ -190,8 +222,11 @@ static int build(struct vm *vm, const void *image, size_t image_len,
         fmt_snprintf(why, size, "out of memory for EPT tables or bitmaps");
         return -1;
     }
-    if (loader_load_with_modules(image, image_len, &vm->cfg, mods, nmods, &vm->g.mem, &entry, err,
-                                 sizeof(err))) {
+    int loaded = vm->platform == VM_PLATFORM_PC
+                     ? load_linux(vm, image, image_len, mods, nmods, &entry, err, sizeof(err))
+                     : loader_load_with_modules(image, image_len, &vm->cfg, mods, nmods,
+                                                &vm->g.mem, &entry, err, sizeof(err));
+    if (loaded) {
         fmt_snprintf(why, size, "%s", err);
         return -1;
     }
@@ -217,6 +252,7 @@ int vm_create(struct vm *vm, unsigned index, const void *image, size_t image_len
     char err[128];
     memset(vm, 0, sizeof(*vm));
     vm->g.index = index;
+    vm->platform = bzimage_is_linux(image, image_len) ? VM_PLATFORM_PC : VM_PLATFORM_ABI;
     vm->host_stack_top = vm_host_stack_top(index);
     vm->g.name = vm->cfg.name;
     cpu_model_build(&vm->cpu_model, tsc_khz);

@@ -25,6 +25,11 @@ void vm_host_stacks_init(void);
 /* Top of the host stack of VM slot `slot` (HOST_RSP points into it while that guest runs). */
 void *vm_host_stack_top(unsigned slot);
 
+/* Which machine a guest sees: hv's own ABI (docs/guest-abi.md: COM1 without interrupts, the
+   power ports, no interrupt controllers) or a virtual PC (Linux guests: local APIC, IOAPIC,
+   8259 pair, 8254, RTC, an interrupting 16550, i8042, ACPI tables). */
+enum vm_platform { VM_PLATFORM_ABI, VM_PLATFORM_PC };
+
 /* The VM's virtual devices, each with its own state (drivers/vdev/). */
 struct vm_devices {
     struct vdev_host host; /* the services they call back into (vmx/vm/vm_devices.c) */
@@ -41,6 +46,7 @@ struct vm {
     void *host_stack_top;
     bool created;
     uint64_t start_tsc, timeout_tsc; /* timeout_tsc 0: none */
+    enum vm_platform platform;
     struct vm_devices dev;
     paddr_t fpu_state; /* XSAVE/FXSAVE area of the vCPU (one frame) */
 };
