@@ -275,7 +275,7 @@ static void check_io_exit(uint64_t rip0, bool long64)
     uint64_t before[REG_COUNT];
     memcpy(before, vm.vcpu.regs.gpr, sizeof(before));
     take_snapshot();
-    exit_handle_io(&vm.vcpu);
+    fake_vcpu_exit(&vm.vcpu, exit_handle_io);
     bool advanced = check_rip(rip0, long64);
     if (!decodable) {
         FUZZ_CHECK(vm.g.ended && !advanced);
@@ -322,7 +322,7 @@ static void check_cr_exit(uint64_t rip0, bool long64)
     uint64_t before[NCONTROL];
     for (size_t i = 0; i < NCONTROL; i++)
         before[i] = fake_vmcs_get(control_fields[i]);
-    exit_handle_cr_access(&vm.vcpu);
+    fake_vcpu_exit(&vm.vcpu, exit_handle_cr_access);
     bool advanced = check_rip(rip0, long64);
     if (!advanced) {
         FUZZ_CHECK(vm.vcpu.event_count > 0 || vm.g.ended);

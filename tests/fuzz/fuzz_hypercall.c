@@ -146,7 +146,7 @@ static void one_call(struct fuzz_input *in)
     uint32_t nr = (uint32_t)regs[REG_RAX], arg1 = (uint32_t)regs[REG_RBX];
     uint32_t arg2 = (uint32_t)regs[REG_RCX];
 
-    exit_handle_vmcall(&vm.vcpu);
+    fake_vcpu_exit(&vm.vcpu, exit_handle_vmcall);
 
     if (cpl != 0) {
         FUZZ_CHECK(fake_vmcs_get(VMCS_GUEST_RIP) == rip0);

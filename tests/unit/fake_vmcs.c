@@ -4,6 +4,7 @@
 #include <string.h>
 #include "tests/unit/fake_vmcs.h"
 #include "tests/unit/fake.h"
+#include "vmx/exit/exit.h"
 #include "vmx/vcpu/vcpu.h"
 #include "vmx/vm/vm.h"
 #include "vmx/cpu/vmcs_fields.h"
@@ -23,6 +24,7 @@ static struct {
     uint64_t value[ENCODING_LIMIT];
     bool written[ENCODING_LIMIT];
     bool unsupported[ENCODING_LIMIT];
+    unsigned reads[ENCODING_LIMIT], writes[ENCODING_LIMIT];
     uint64_t current;
     bool vmx_on;
     bool fail_inv;
@@ -53,6 +55,22 @@ uint64_t fake_vmcs_get(uint32_t field)
 bool fake_vmcs_written(uint32_t field)
 {
     return field < ENCODING_LIMIT && fake.written[field];
+}
+
+unsigned fake_vmcs_reads(uint32_t field)
+{
+    return field < ENCODING_LIMIT ? fake.reads[field] : 0;
+}
+
+unsigned fake_vmcs_writes(uint32_t field)
+{
+    return field < ENCODING_LIMIT ? fake.writes[field] : 0;
+}
+
+void fake_vmcs_reset_counts(void)
+{
+    memset(fake.reads, 0, sizeof(fake.reads));
+    memset(fake.writes, 0, sizeof(fake.writes));
 }
 
 void fake_vmcs_set_unsupported(uint32_t field, bool unsupported)
@@ -160,6 +178,7 @@ enum vmx_status vmx_read(uint64_t field, uint64_t *value)
     if (st != VMX_OK)
         return st;
     uint32_t enc = (uint32_t)field;
+    fake.reads[enc]++;
     if (is_high_access(enc))
         *value = fake.value[enc & ~ACCESS_HIGH] >> HALF_SHIFT;
     else
@@ -175,6 +194,7 @@ enum vmx_status vmx_write(uint64_t field, uint64_t value)
     uint32_t enc = (uint32_t)field;
     if (VMCS_FIELD_TYPE(enc) == VMCS_TYPE_RO)
         return fail_valid(FAKE_VMERR_WRITE_READ_ONLY);
+    fake.writes[enc]++;
     if (is_high_access(enc)) {
         uint32_t full = enc & ~ACCESS_HIGH;
         fake.value[full] = (fake.value[full] & MASK32) | (value << HALF_SHIFT);
@@ -282,4 +302,27 @@ void fake_vm_ram(struct vm *vm, void *ram, uint64_t size)
     vm->g.mem.size = size;
     vm->g.mem.nchunks = 1;
     vm->g.mem.chunk[0] = (struct guest_mem_chunk){0, (paddr_t)(uintptr_t)ram, ram, size, 0};
+}
+
+/* Tests set any field behind the vCPU's back between exits (on the machine only hv's own VMCS
+   setup writes the controls the cache keeps across exits), so each exit here starts with
+   nothing cached. */
+void fake_vcpu_forget(struct vcpu *v)
+{
+    vcpu_exit_begin(v);
+    v->cache.valid = 0;
+}
+
+void fake_vcpu_exit(struct vcpu *v, void (*handler)(struct vcpu *v))
+{
+    fake_vcpu_forget(v);
+    handler(v);
+    vcpu_write_back(v);
+}
+
+void fake_vcpu_dispatch(struct vcpu *v, uint32_t exit_reason)
+{
+    fake_vcpu_forget(v);
+    exit_dispatch(v, exit_reason);
+    vcpu_write_back(v);
 }

@@ -77,6 +77,7 @@ static struct cpuid_regs guest(uint32_t leaf, uint32_t subleaf)
 {
     struct cpuid_regs r;
     memset(&r, 0xCC, sizeof(r));
+    fake_vcpu_forget(v);
     cpuid_for_guest(v, leaf, subleaf, &r);
     return r;
 }
@@ -328,7 +329,7 @@ static void test_exit_handler_sets_registers_and_rip(void **state)
     v->regs.gpr[REG_RDX] = ~0ull;
     v->regs.gpr[REG_RSI] = 0x5151;
     fake_vmcs_set(VMCS_EXIT_INSTRUCTION_LEN, 3);
-    exit_handle_cpuid(v);
+    fake_vcpu_exit(v, exit_handle_cpuid);
     /* 32-bit results zero-extend into the 64-bit registers */
     assert_int_equal(v->regs.gpr[REG_RAX], 0x1C004122);
     assert_int_equal(v->regs.gpr[REG_RBX], 0x01C0003F);
@@ -346,7 +347,7 @@ static void test_exit_handler_filtered_leaf(void **state)
     v->regs.gpr[REG_RAX] = CPUID_LEAF_FEATURES;
     v->regs.gpr[REG_RCX] = 0;
     fake_vmcs_set(VMCS_EXIT_INSTRUCTION_LEN, 5);
-    exit_handle_cpuid(v);
+    fake_vcpu_exit(v, exit_handle_cpuid);
     assert_int_equal(v->regs.gpr[REG_RAX], LEAF1_EAX);
     assert_int_equal(v->regs.gpr[REG_RBX], LEAF1_EBX_GUEST);
     assert_int_equal(v->regs.gpr[REG_RCX], LEAF1_ECX_FILTERED);
@@ -360,7 +361,7 @@ static void test_exit_handler_rip_wraps_outside_64_bit_mode(void **state)
     fake_vmcs_set(VMCS_GUEST_RIP, 0xFFFFFFFEull);
     fake_vmcs_set(VMCS_EXIT_INSTRUCTION_LEN, 3);
     v->regs.gpr[REG_RAX] = 0;
-    exit_handle_cpuid(v);
+    fake_vcpu_exit(v, exit_handle_cpuid);
     assert_int_equal(fake_vmcs_get(VMCS_GUEST_RIP), 1);
 }
 
@@ -374,7 +375,7 @@ static void test_exit_handler_64_bit_rip(void **state)
     fake_vmcs_set(VMCS_EXIT_INSTRUCTION_LEN, 3);
     fake_vmcs_set(VMCS_GUEST_INTERRUPTIBILITY, INTERRUPTIBILITY_STI);
     v->regs.gpr[REG_RAX] = 0;
-    exit_handle_cpuid(v);
+    fake_vcpu_exit(v, exit_handle_cpuid);
     assert_int_equal(fake_vmcs_get(VMCS_GUEST_RIP), 0x100000001ull);
     assert_int_equal(fake_vmcs_get(VMCS_GUEST_INTERRUPTIBILITY), 0); /* STI blocking ends */
 }

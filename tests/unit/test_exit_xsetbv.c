@@ -59,7 +59,7 @@ static void xsetbv(uint32_t index, uint64_t value)
     v->regs.gpr[REG_RCX] = 0xFFFFFFFF00000000ull | index; /* only ECX counts */
     v->regs.gpr[REG_RAX] = 0x5555555500000000ull | (uint32_t)value;
     v->regs.gpr[REG_RDX] = 0x6666666600000000ull | (uint32_t)(value >> 32);
-    exit_handle_xsetbv(v);
+    fake_vcpu_exit(v, exit_handle_xsetbv);
 }
 
 static void xsetbv_ok(uint64_t value)

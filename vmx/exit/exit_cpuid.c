@@ -23,14 +23,14 @@ uint64_t xcr0_guest_supported(void)
     return (((uint64_t)r.edx << 32) | r.eax) & XCR0_GUEST_POLICY;
 }
 
-static void filter_features(const struct vcpu *v, struct cpuid_regs *r)
+static void filter_features(struct vcpu *v, struct cpuid_regs *r)
 {
     r->ecx &= ~(CPUID_1_ECX_VMX | CPUID_1_ECX_SMX | CPUID_1_ECX_MONITOR | CPUID_1_ECX_EST |
                 CPUID_1_ECX_TM2 | CPUID_1_ECX_PDCM | CPUID_1_ECX_DTES64 | CPUID_1_ECX_DS_CPL |
                 CPUID_1_ECX_OSXSAVE | CPUID_1_ECX_X2APIC | CPUID_1_ECX_TSC_DEADLINE);
     r->ecx |= CPUID_1_ECX_HYPERVISOR;
     /* OSXSAVE mirrors the guest's own CR4.OSXSAVE. */
-    if (vcpu_visible_cr4() & CR4_OSXSAVE)
+    if (vcpu_visible_cr4(v) & CR4_OSXSAVE)
         r->ecx |= CPUID_1_ECX_OSXSAVE;
     r->edx &=
         ~(CPUID_1_EDX_DS | CPUID_1_EDX_ACPI | CPUID_1_EDX_TM | CPUID_1_EDX_PBE | CPUID_1_EDX_HTT);
@@ -116,7 +116,7 @@ static void hypervisor_leaf(uint32_t leaf, struct cpuid_regs *r)
     }
 }
 
-void cpuid_for_guest(const struct vcpu *v, uint32_t leaf, uint32_t subleaf, struct cpuid_regs *r)
+void cpuid_for_guest(struct vcpu *v, uint32_t leaf, uint32_t subleaf, struct cpuid_regs *r)
 {
     if (leaf >= HV_ABI_CPUID_BASE && leaf <= HV_ABI_CPUID_LAST) {
         hypervisor_leaf(leaf, r);

@@ -7,4 +7,4 @@
 extern uint64_t guest_tsc_khz;
 /* XCR0 bits a guest may set: hv's policy intersected with what the host supports. */
 uint64_t xcr0_guest_supported(void);
-void cpuid_for_guest(const struct vcpu *v, uint32_t leaf, uint32_t subleaf, struct cpuid_regs *r);
+void cpuid_for_guest(struct vcpu *v, uint32_t leaf, uint32_t subleaf, struct cpuid_regs *r);

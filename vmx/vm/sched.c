@@ -59,7 +59,6 @@ static void run_slice(void *arg)
 {
     struct vm *vm = arg;
     struct vcpu *v = &vm->vcpu;
-    uint32_t idt_info = 0, idt_error = 0;
     if (vmx_ptrld(v->vmcs) != VMX_OK) {
         guest_end(&vm->g, "killed(VMPTRLD failed)");
         return;
@@ -77,13 +76,14 @@ static void run_slice(void *arg)
         uint64_t now = hw_rdtsc();
         if (timed_out(vm, now) || now - start >= slice_tsc)
             break;
-        vcpu_deliver_events(v, idt_info, idt_error);
+        vcpu_deliver_events(v);
         if (vm->g.ended)
             break;
         if (!v->launched && !first_entry_logged) {
             first_entry_logged = true;
             boot_phase("first VM entry");
         }
+        vcpu_write_back(v);
         load_guest_xcr0(v);
         int status = vmx_enter(&v->regs, v->launched);
         restore_host_xcr0(v);
@@ -92,11 +92,8 @@ static void run_slice(void *arg)
             break;
         }
         v->launched = true;
-        uint32_t reason = vmcs_read32(VMCS_EXIT_REASON);
-        idt_info = vmcs_read32(VMCS_IDT_VECTORING_INFO);
-        idt_error = (idt_info & INTR_INFO_ERROR_CODE_VALID)
-                        ? vmcs_read32(VMCS_IDT_VECTORING_ERROR_CODE)
-                        : 0;
+        vcpu_exit_begin(v);
+        uint32_t reason = vcpu_exit_reason(v);
         exit_dispatch(v, reason);
         if (vm->g.ended || VMX_EXIT_REASON_BASIC(reason) == VMX_EXIT_PREEMPTION_TIMER)
             break;

@@ -153,6 +153,7 @@ static int build_vmcs(struct vm *vm, const struct guest_entry *e, char *why, siz
     vmcs_setup_controls(&res);
     vmcs_setup_host();
     setup_entry_state(v, e);
+    vcpu_cache_init(v);
     if (vmcs_error_take(err, sizeof(err))) {
         log_error("vm %s: %s", vm->cfg.name, err);
         fmt_snprintf(why, size, "VMCS setup failed: %s", err);
