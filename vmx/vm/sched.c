@@ -5,6 +5,7 @@
 #include "kernel/fpu.h"
 #include "kernel/lib/hw.h"
 #include "kernel/log.h"
+#include "kernel/percpu.h"
 #include "mm/layout.h"
 #include "vmx/exit/exit.h"
 #include "vmx/cpu/vmcs.h"
@@ -13,8 +14,12 @@
 
 #define PREEMPT_TIMER_MAX 0xFFFFFFFFull
 
-static uint64_t slice_tsc;
-static bool first_entry_logged;
+/* The scheduler's state on one CPU (this_cpu()->sched). */
+struct sched_cpu {
+    uint64_t slice_tsc;      /* the time slice, in TSC ticks */
+    bool first_entry_logged; /* the "first VM entry" boot phase is stamped */
+};
+static struct sched_cpu sched_cpus[MAX_CPUS];
 
 static void load_guest_xcr0(const struct vcpu *v)
 {
@@ -59,6 +64,7 @@ static void run_slice(void *arg)
 {
     struct vm *vm = arg;
     struct vcpu *v = &vm->vcpu;
+    struct sched_cpu *sc = this_cpu()->sched;
     if (vmx_ptrld(v->vmcs) != VMX_OK) {
         guest_end(&vm->g, "killed(VMPTRLD failed)");
         return;
@@ -66,7 +72,7 @@ static void run_slice(void *arg)
     fpu_restore(phys_to_virt(vm->fpu_state));
     /* The timer is armed once per slice: each entry reloads it, so a guest that keeps exiting is
        bounded by the TSC check instead (at most one extra slice). */
-    uint64_t ticks = slice_tsc >> vmx_config.preemption_timer_shift;
+    uint64_t ticks = sc->slice_tsc >> vmx_config.preemption_timer_shift;
     vmcs_write32(VMCS_PREEMPTION_TIMER_VALUE,
                  (uint32_t)(ticks > PREEMPT_TIMER_MAX ? PREEMPT_TIMER_MAX
                             : ticks                   ? ticks
@@ -74,13 +80,13 @@ static void run_slice(void *arg)
     uint64_t start = hw_rdtsc();
     for (;;) {
         uint64_t now = hw_rdtsc();
-        if (timed_out(vm, now) || now - start >= slice_tsc)
+        if (timed_out(vm, now) || now - start >= sc->slice_tsc)
             break;
         vcpu_deliver_events(v);
         if (vm->g.ended)
             break;
-        if (!v->launched && !first_entry_logged) {
-            first_entry_logged = true;
+        if (!v->launched && !sc->first_entry_logged) {
+            sc->first_entry_logged = true;
             boot_phase("first VM entry");
         }
         vcpu_write_back(v);
@@ -103,9 +109,11 @@ static void run_slice(void *arg)
 
 void sched_run(struct vm *const *vms, unsigned count, const struct sched_config *cfg)
 {
-    slice_tsc = cfg->tsc_hz / 1000000 * cfg->slice_us;
-    if (!slice_tsc)
-        slice_tsc = 1;
+    struct sched_cpu *sc = &sched_cpus[cpu_id()];
+    this_cpu()->sched = sc;
+    sc->slice_tsc = cfg->tsc_hz / 1000000 * cfg->slice_us;
+    if (!sc->slice_tsc)
+        sc->slice_tsc = 1;
     uint64_t now = hw_rdtsc();
     for (unsigned i = 0; i < count; i++) {
         vms[i]->start_tsc = now;
