@@ -289,12 +289,13 @@ struct vcpu *fake_vm_reset(struct vm *vm, const char *name)
     memset(vm, 0, sizeof(*vm));
     strncpy(vm->cfg.name, name, sizeof(vm->cfg.name) - 1);
     vm->g.name = vm->cfg.name;
-    vm->vcpu.guest = &vm->g;
+    vm->vcpus[0].guest = &vm->g;
+    vm->vcpu_count = 1;
     vm->dev.host.name = vm->cfg.name;
     vdev_bus_init(&vm->dev.bus, &vm->dev.host);
     vm->g.bus = &vm->dev.bus;
     vm->g.ept.pml4 = PADDR_NONE;
-    return &vm->vcpu;
+    return &vm->vcpus[0];
 }
 
 void fake_vm_ram(struct vm *vm, void *ram, uint64_t size)

@@ -293,7 +293,7 @@ static void test_external_interrupt_warned_once_per_guest(void **state)
                                      "ignored\n"),
                      1);
     fake_vm_reset(&other, "second");
-    fake_vcpu_exit(&other.vcpu, exit_handle_external_interrupt);
+    fake_vcpu_exit(&other.vcpus[0], exit_handle_external_interrupt);
     assert_int_equal(count(fake_log, "vm second: external interrupt exit"), 1);
 }
 

@@ -241,9 +241,9 @@ static void test_vcpus_do_not_share_virtual_msrs(void **state)
     (void)state;
     static struct vm other;
     memset(&other, 0, sizeof(other));
-    other.vcpu.guest = &other.g;
+    other.vcpus[0].guest = &other.g;
     wrmsr_ok(MSR_IA32_LSTAR, HIGH_CANONICAL);
-    assert_int_equal(other.vcpu.msr.lstar, 0);
+    assert_int_equal(other.vcpus[0].msr.lstar, 0);
 }
 
 /* ---- TSC ---- */

@@ -63,13 +63,13 @@ static bool timed_out(struct vm *vm, uint64_t now)
 static void run_slice(void *arg)
 {
     struct vm *vm = arg;
-    struct vcpu *v = &vm->vcpu;
+    struct vcpu *v = &vm->vcpus[0]; /* the only one that runs until SMP lands */
     struct sched_cpu *sc = this_cpu()->sched;
     if (vmx_ptrld(v->vmcs) != VMX_OK) {
         guest_end(&vm->g, "killed(VMPTRLD failed)");
         return;
     }
-    fpu_restore(phys_to_virt(vm->fpu_state));
+    fpu_restore(phys_to_virt(v->fpu_state));
     /* The timer is armed once per slice: each entry reloads it, so a guest that keeps exiting is
        bounded by the TSC check instead (at most one extra slice). */
     uint64_t ticks = sc->slice_tsc >> vmx_config.preemption_timer_shift;
@@ -104,7 +104,7 @@ static void run_slice(void *arg)
         if (vm->g.ended || VMX_EXIT_REASON_BASIC(reason) == VMX_EXIT_PREEMPTION_TIMER)
             break;
     }
-    fpu_save(phys_to_virt(vm->fpu_state));
+    fpu_save(phys_to_virt(v->fpu_state));
 }
 
 void sched_run(struct vm *const *vms, unsigned count, const struct sched_config *cfg)
@@ -125,7 +125,7 @@ void sched_run(struct vm *const *vms, unsigned count, const struct sched_config 
             struct vm *vm = vms[i];
             if (!vm->created)
                 continue;
-            call_on_stack(run_slice, vm, vm->host_stack_top);
+            call_on_stack(run_slice, vm, vm->vcpus[0].host_stack_top);
             if (vm->g.ended) {
                 guest_console_flush(&vm->g);
                 vm_report(vm);
