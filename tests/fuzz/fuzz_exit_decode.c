@@ -298,7 +298,7 @@ static void check_io_exit(uint64_t rip0, bool long64)
 /* The state after an accepted CR access is one VM entry accepts (SDM vol. 3 §27.3.1.1). */
 static void check_cr_state(void)
 {
-    uint64_t cr0 = vcpu_visible_cr0(), cr4 = vcpu_visible_cr4();
+    uint64_t cr0 = vcpu_visible_cr0(&vm.vcpus[0]), cr4 = vcpu_visible_cr4(&vm.vcpus[0]);
     uint64_t efer = fake_vmcs_get(VMCS_GUEST_EFER);
     uint64_t real_cr0 = fake_vmcs_get(VMCS_GUEST_CR0), real_cr4 = fake_vmcs_get(VMCS_GUEST_CR4);
     bool lma = efer & EFER_LMA;

@@ -270,12 +270,25 @@ unsigned fake_vmcs_enter_count(void)
     return fake.enter_count;
 }
 
-/* vmx/cpu/entry.asm on the machine: here an entry "happens" and returns the configured status. */
+/* What the exit stub reads into regs->vmcs[] after every exit (vmx/cpu/entry.h VMX_STUB_*). */
+static const uint32_t stub_fields[VMX_STUB_FIELDS] = {
+    [VMX_STUB_EXIT_REASON] = VMCS_EXIT_REASON,
+    [VMX_STUB_IDT_VECTORING_INFO] = VMCS_IDT_VECTORING_INFO,
+    [VMX_STUB_INSTRUCTION_LEN] = VMCS_EXIT_INSTRUCTION_LEN,
+    [VMX_STUB_RIP] = VMCS_GUEST_RIP,
+    [VMX_STUB_RFLAGS] = VMCS_GUEST_RFLAGS,
+    [VMX_STUB_INTERRUPTIBILITY] = VMCS_GUEST_INTERRUPTIBILITY,
+};
+
+/* vmx/cpu/entry.asm on the machine: here an entry "happens" and returns the configured status;
+   after an exit (status 0) the stub's VMREADs fill regs->vmcs[] from the fake VMCS. */
 int vmx_enter(struct vcpu_regs *regs, int launched)
 {
-    (void)regs;
     (void)launched;
     fake.enter_count++;
+    if (fake.enter_result == 0)
+        for (unsigned i = 0; i < VMX_STUB_FIELDS; i++)
+            vmx_read(stub_fields[i], &regs->vmcs[i]);
     return fake.enter_result;
 }
 

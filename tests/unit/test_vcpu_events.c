@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include "kernel/lib/msr.h"
 #include "kernel/lib/x86.h"
+#include "vmx/cpu/entry.h"
 #include "vmx/vcpu/vcpu.h"
 #include "vmx/vm/vm.h"
 #include "vmx/cpu/vmcs_fields.h"
@@ -178,6 +179,7 @@ static void deliver(uint32_t idt, uint32_t idt_error)
 {
     fake_vmcs_set(VMCS_IDT_VECTORING_INFO, idt);
     fake_vmcs_set(VMCS_IDT_VECTORING_ERROR_CODE, idt_error);
+    assert_int_equal(vmx_enter(&v->regs, 1), 0); /* the fake's exit stub reads the exit */
     vcpu_exit_begin(v);
     vcpu_deliver_events(v);
     vcpu_write_back(v);

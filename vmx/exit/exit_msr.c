@@ -439,6 +439,7 @@ static int write_mtrr_fixed(struct vcpu *v, uint32_t msr, uint64_t value)
 
 /* ---- dispatch ---- */
 
+/* Sorted by MSR number, ranges disjoint: find_handler searches it by bisection. */
 #define ONE(msr) msr, msr
 static const struct msr_handler msr_handlers[] = {
     {ONE(MSR_IA32_TSC), read_tsc, write_tsc},
@@ -490,9 +491,16 @@ static bool msr_enumerated(struct vcpu *v, uint32_t msr)
 
 static const struct msr_handler *find_handler(struct vcpu *v, uint32_t msr)
 {
-    for (size_t i = 0; i < sizeof(msr_handlers) / sizeof(msr_handlers[0]); i++)
-        if (msr >= msr_handlers[i].first && msr <= msr_handlers[i].last)
-            return msr_enumerated(v, msr) ? &msr_handlers[i] : NULL;
+    size_t lo = 0, hi = sizeof(msr_handlers) / sizeof(msr_handlers[0]);
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (msr < msr_handlers[mid].first)
+            hi = mid;
+        else if (msr > msr_handlers[mid].last)
+            lo = mid + 1;
+        else
+            return msr_enumerated(v, msr) ? &msr_handlers[mid] : NULL;
+    }
     return NULL;
 }
 

@@ -38,16 +38,7 @@ void vcpu_cache_init(struct vcpu *v)
     v->cache.dirty = 0;
     v->cache.valid = VCPU_FIELDS_EXIT_INFO;
     for (unsigned f = 0; f < VCPU_FIELD_COUNT; f++)
-        v->cache.value[f] = 0;
-}
-
-void vcpu_write_back_slow(struct vcpu *v)
-{
-    for (uint32_t dirty = v->cache.dirty; dirty; dirty &= dirty - 1) {
-        unsigned f = (unsigned)__builtin_ctz(dirty);
-        vmcs_write_field(vcpu_field_encoding[f], v->cache.value[f]);
-    }
-    v->cache.dirty = 0;
+        v->regs.vmcs[f] = 0;
 }
 
 uint64_t vcpu_reg(struct vcpu *v, unsigned reg)
@@ -73,6 +64,21 @@ static void make_single_step_pending(void)
     vmcs_writenat(VMCS_GUEST_PENDING_DBG_EXCEPTIONS, pending | PENDING_DBG_BS);
 }
 
+/* RF, TF, STI or MOV-SS blocking: what an instruction's completion changes besides RIP. */
+static void complete_instruction_state(struct vcpu *v, uint64_t rflags, uint32_t intr)
+{
+    if (rflags & RFLAGS_TF)
+        make_single_step_pending();
+    /* RF suppresses instruction breakpoints for one instruction only: a completed instruction
+       clears it (§18.3.1.1, as a CPU does; Xen's update_guest_eip, KVM's skip path). */
+    if (rflags & RFLAGS_RF)
+        vcpu_set_field(v, VCPU_RFLAGS, rflags & ~RFLAGS_RF);
+    /* Completing an instruction ends STI and MOV-SS blocking (SDM §27.3.1.5, §26.4.2). */
+    if (intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS))
+        vcpu_set_field(v, VCPU_INTERRUPTIBILITY,
+                       intr & ~(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
+}
+
 void vcpu_skip_instruction(struct vcpu *v)
 {
     uint64_t rip = vcpu_rip(v) + vcpu_instruction_len(v);
@@ -82,17 +88,11 @@ void vcpu_skip_instruction(struct vcpu *v)
         rip &= LOW32;
     vcpu_set_field(v, VCPU_RIP, rip);
     uint64_t rflags = vcpu_rflags(v);
-    if (rflags & RFLAGS_TF)
-        make_single_step_pending();
-    /* RF suppresses instruction breakpoints for one instruction only: a completed instruction
-       clears it (§18.3.1.1, as a CPU does; Xen's update_guest_eip, KVM's skip path). */
-    if (rflags & RFLAGS_RF)
-        vcpu_set_field(v, VCPU_RFLAGS, rflags & ~RFLAGS_RF);
-    /* Completing an instruction ends STI and MOV-SS blocking (SDM §27.3.1.5, §26.4.2). */
     uint32_t intr = vcpu_interruptibility(v);
-    if (intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS))
-        vcpu_set_field(v, VCPU_INTERRUPTIBILITY,
-                       intr & ~(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
+    if (__builtin_expect((rflags & (RFLAGS_TF | RFLAGS_RF)) ||
+                             (intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS)),
+                         0))
+        complete_instruction_state(v, rflags, intr);
 }
 
 static uint64_t visible_cr(struct vcpu *v, enum vcpu_field real, enum vcpu_field shadow,
@@ -115,11 +115,6 @@ uint64_t vcpu_visible_cr4(struct vcpu *v)
 bool vcpu_in_64bit_mode(struct vcpu *v)
 {
     return (vcpu_efer(v) & EFER_LMA) && (vcpu_field(v, VCPU_CS_AR) & SEG_AR_L);
-}
-
-int vcpu_cpl(struct vcpu *v)
-{
-    return (int)((vcpu_field(v, VCPU_SS_AR) >> SEG_AR_DPL_SHIFT) & 3);
 }
 
 enum exc_class { EXC_BENIGN, EXC_CONTRIBUTORY, EXC_PAGE_FAULT, EXC_DOUBLE_FAULT };
@@ -241,7 +236,7 @@ static struct vcpu_event interrupted_event(struct vcpu *v, uint32_t idt_info)
     return ev;
 }
 
-void vcpu_deliver_events(struct vcpu *v)
+void vcpu_deliver_events_slow(struct vcpu *v)
 {
     uint32_t idt_info = (uint32_t)vcpu_field(v, VCPU_IDT_VECTORING_INFO);
     if (idt_info & INTR_INFO_VALID) {

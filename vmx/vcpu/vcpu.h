@@ -27,15 +27,17 @@ struct guest;
  * below VCPU_FIELDS_PERSISTENT only change when hv writes them, so they stay valid across exits.
  */
 enum vcpu_field {
-    VCPU_EXIT_REASON,
-    VCPU_EXIT_QUALIFICATION,
-    VCPU_INSTRUCTION_LEN,
-    VCPU_IDT_VECTORING_INFO,
+    /* Read by the exit stub after every exit (vmx/cpu/entry.asm): valid as soon as it returns. */
+    VCPU_EXIT_REASON = VMX_STUB_EXIT_REASON,
+    VCPU_IDT_VECTORING_INFO = VMX_STUB_IDT_VECTORING_INFO,
+    VCPU_INSTRUCTION_LEN = VMX_STUB_INSTRUCTION_LEN,
+    VCPU_RIP = VMX_STUB_RIP,
+    VCPU_RFLAGS = VMX_STUB_RFLAGS,
+    VCPU_INTERRUPTIBILITY = VMX_STUB_INTERRUPTIBILITY,
+    /* Read when first used in an exit. */
+    VCPU_EXIT_QUALIFICATION = VMX_STUB_FIELDS,
     VCPU_IDT_VECTORING_ERROR,
-    VCPU_RIP,
     VCPU_RSP,
-    VCPU_RFLAGS,
-    VCPU_INTERRUPTIBILITY,
     VCPU_CS_AR,
     VCPU_SS_AR,
     VCPU_CR0,
@@ -49,16 +51,21 @@ enum vcpu_field {
     VCPU_CR4_SHADOW,
     VCPU_FIELD_COUNT
 };
+_Static_assert(VCPU_FIELD_COUNT <= VCPU_REGS_VMCS_SLOTS, "vcpu_regs.vmcs holds every field");
 #define VCPU_FIELD_BIT(f)      (1u << (f))
 #define VCPU_FIELDS_PERSISTENT (~(VCPU_FIELD_BIT(VCPU_PROC_CTLS) - 1))
+#define VCPU_FIELDS_FROM_STUB  (VCPU_FIELD_BIT(VMX_STUB_FIELDS) - 1)
 /* Exit information: read-only, never dirty. Before the first exit there is none (all zero). */
-#define VCPU_FIELDS_EXIT_INFO (VCPU_FIELD_BIT(VCPU_IDT_VECTORING_ERROR + 1) - 1)
+#define VCPU_FIELDS_EXIT_INFO                                                                      \
+    (VCPU_FIELD_BIT(VCPU_EXIT_REASON) | VCPU_FIELD_BIT(VCPU_IDT_VECTORING_INFO) |                  \
+     VCPU_FIELD_BIT(VCPU_INSTRUCTION_LEN) | VCPU_FIELD_BIT(VCPU_EXIT_QUALIFICATION) |              \
+     VCPU_FIELD_BIT(VCPU_IDT_VECTORING_ERROR))
 
 extern const enum vmcs_field vcpu_field_encoding[VCPU_FIELD_COUNT];
 
+/* Which values in vcpu_regs.vmcs[] hold the field (valid) and which a handler changed (dirty). */
 struct vcpu_vmcs_cache {
     uint32_t valid, dirty; /* bit (1 << enum vcpu_field) */
-    uint64_t value[VCPU_FIELD_COUNT];
 };
 
 struct vcpu {
@@ -91,34 +98,37 @@ struct vcpu {
 
 /* A new vCPU (its VMCS just set up): nothing cached, no exit information yet. */
 void vcpu_cache_init(struct vcpu *v);
-/* After each VM exit: the guest state and exit information are new (the controls stay). */
+/* After each VM exit: the guest state and exit information are new (the controls stay), the
+   exit stub's fields are read. */
 static inline void vcpu_exit_begin(struct vcpu *v)
 {
-    v->cache.valid &= VCPU_FIELDS_PERSISTENT;
+    v->cache.valid = (v->cache.valid & VCPU_FIELDS_PERSISTENT) | VCPU_FIELDS_FROM_STUB;
 }
 /* Before VM entry, with the vCPU's VMCS current: one VMWRITE per field a handler changed. */
-void vcpu_write_back_slow(struct vcpu *v);
 static inline void vcpu_write_back(struct vcpu *v)
 {
-    if (v->cache.dirty)
-        vcpu_write_back_slow(v);
+    for (uint32_t dirty = v->cache.dirty; dirty; dirty &= dirty - 1) {
+        unsigned f = (unsigned)__builtin_ctz(dirty);
+        vmcs_write_field(vcpu_field_encoding[f], v->regs.vmcs[f]);
+    }
+    v->cache.dirty = 0;
 }
 
 static inline uint64_t vcpu_field(struct vcpu *v, enum vcpu_field f)
 {
     if (!(v->cache.valid & VCPU_FIELD_BIT(f))) {
-        v->cache.value[f] = vmcs_read_field(vcpu_field_encoding[f]);
+        v->regs.vmcs[f] = vmcs_read_field(vcpu_field_encoding[f]);
         v->cache.valid |= VCPU_FIELD_BIT(f);
     }
-    return v->cache.value[f];
+    return v->regs.vmcs[f];
 }
 
 /* Writing the value the field already holds is no change: nothing to write back. */
 static inline void vcpu_set_field(struct vcpu *v, enum vcpu_field f, uint64_t value)
 {
-    if ((v->cache.valid & VCPU_FIELD_BIT(f)) && v->cache.value[f] == value)
+    if ((v->cache.valid & VCPU_FIELD_BIT(f)) && v->regs.vmcs[f] == value)
         return;
-    v->cache.value[f] = value;
+    v->regs.vmcs[f] = value;
     v->cache.valid |= VCPU_FIELD_BIT(f);
     v->cache.dirty |= VCPU_FIELD_BIT(f);
 }
@@ -161,7 +171,10 @@ void vcpu_set_reg(struct vcpu *v, unsigned reg, uint64_t value);
  * debug exception (BS, §25.4.2 "Guest Non-Register State"), delivered as #DB after VM entry.
  */
 void vcpu_skip_instruction(struct vcpu *v);
-int vcpu_cpl(struct vcpu *v); /* from the guest's SS access rights */
+static inline int vcpu_cpl(struct vcpu *v) /* from the guest's SS access rights */
+{
+    return (int)((vcpu_field(v, VCPU_SS_AR) >> SEG_AR_DPL_SHIFT) & 3);
+}
 /* 64-bit mode (§3.4.5): IA-32e mode (EFER.LMA) with CS.L set. */
 bool vcpu_in_64bit_mode(struct vcpu *v);
 /* CR0/CR4 as the guest sees them (§25.6.6): hv-owned bits (guest/host mask) from the read
@@ -177,4 +190,12 @@ void vcpu_inject_gp0(struct vcpu *v);
 void vcpu_inject_ud(struct vcpu *v);
 /* Before entry: re-inject the delivery the last exit interrupted (its IDT-vectoring
    information) first, then the queue's head. */
-void vcpu_deliver_events(struct vcpu *v);
+void vcpu_deliver_events_slow(struct vcpu *v);
+static inline void vcpu_deliver_events(struct vcpu *v)
+{
+    /* The common entry: nothing interrupted, nothing queued, no window exiting to turn off. */
+    if (!(vcpu_field(v, VCPU_IDT_VECTORING_INFO) & INTR_INFO_VALID) && !v->event_count &&
+        !(vcpu_field(v, VCPU_PROC_CTLS) & PROC_INT_WINDOW_EXITING))
+        return;
+    vcpu_deliver_events_slow(v);
+}

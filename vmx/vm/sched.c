@@ -21,18 +21,27 @@ struct sched_cpu {
 };
 static struct sched_cpu sched_cpus[MAX_CPUS];
 
-static void load_guest_xcr0(const struct vcpu *v)
+/* hv itself uses no FPU, SSE or AVX register (-mgeneral-regs-only, kernel/fpu.h), so the
+   guest's XCR0 stays loaded across the exits of a slice: it is written again only when the
+   guest's XSETBV changed it (vmx/exit/exit_xsetbv.c), and hv's superset returns for the XSAVE
+   at the slice's end. Returns the XCR0 now loaded; without XSAVE (loaded 0) nothing. */
+static uint64_t switch_xcr0(uint64_t loaded, uint64_t want)
 {
-    uint64_t host = fpu_host_xcr0();
-    if (host && v->guest_xcr0 != host)
-        hw_write_xcr0(v->guest_xcr0);
+    if (!loaded || loaded == want)
+        return loaded;
+    hw_write_xcr0(want);
+    return want;
 }
 
-static void restore_host_xcr0(const struct vcpu *v)
+/* The timer is armed once per slice: each entry reloads it, so a guest that keeps exiting is
+   bounded by the TSC check instead (at most one extra slice). */
+static void arm_preemption_timer(const struct sched_cpu *sc)
 {
-    uint64_t host = fpu_host_xcr0();
-    if (host && v->guest_xcr0 != host)
-        hw_write_xcr0(host);
+    uint64_t ticks = sc->slice_tsc >> vmx_config.preemption_timer_shift;
+    vmcs_write32(VMCS_PREEMPTION_TIMER_VALUE,
+                 (uint32_t)(ticks > PREEMPT_TIMER_MAX ? PREEMPT_TIMER_MAX
+                            : ticks                   ? ticks
+                                                      : 1));
 }
 
 /* VMLAUNCH/VMRESUME itself failed: name the VM-instruction error, dump the VMCS, stop the guest. */
@@ -70,13 +79,8 @@ static void run_slice(void *arg)
         return;
     }
     fpu_restore(phys_to_virt(v->fpu_state));
-    /* The timer is armed once per slice: each entry reloads it, so a guest that keeps exiting is
-       bounded by the TSC check instead (at most one extra slice). */
-    uint64_t ticks = sc->slice_tsc >> vmx_config.preemption_timer_shift;
-    vmcs_write32(VMCS_PREEMPTION_TIMER_VALUE,
-                 (uint32_t)(ticks > PREEMPT_TIMER_MAX ? PREEMPT_TIMER_MAX
-                            : ticks                   ? ticks
-                                                      : 1));
+    arm_preemption_timer(sc);
+    uint64_t host_xcr0 = fpu_host_xcr0(), xcr0 = host_xcr0;
     uint64_t start = hw_rdtsc();
     for (;;) {
         uint64_t now = hw_rdtsc();
@@ -90,9 +94,8 @@ static void run_slice(void *arg)
             boot_phase("first VM entry");
         }
         vcpu_write_back(v);
-        load_guest_xcr0(v);
+        xcr0 = switch_xcr0(xcr0, v->guest_xcr0);
         int status = vmx_enter(&v->regs, v->launched);
-        restore_host_xcr0(v);
         if (status) {
             entry_instruction_failed(vm, status);
             break;
@@ -104,6 +107,7 @@ static void run_slice(void *arg)
         if (vm->g.ended || VMX_EXIT_REASON_BASIC(reason) == VMX_EXIT_PREEMPTION_TIMER)
             break;
     }
+    switch_xcr0(xcr0, host_xcr0);
     fpu_save(phys_to_virt(v->fpu_state));
 }
 
