@@ -192,6 +192,29 @@ static void test_cr0_write(void **state)
     assert_int_equal(fake_vmcs_writes(VMCS_GUEST_CR0), 1);
 }
 
+/* A handler that changes the mode changes it in the cache too: MOV CR0 turning paging on with
+   EFER.LME sets EFER.LMA, and the RIP advance after it already sees IA-32e mode (with CS.L:
+   64-bit mode, no 32-bit wrap). A stale EFER would wrap RIP to 0x1. */
+static void test_mode_change_seen_by_rip_advance(void **state)
+{
+    (void)state;
+    uint64_t cr0 = CR0_PE | CR0_ET | CR0_NE;
+    fake_vmcs_set(VMCS_GUEST_CR0, cr0);
+    fake_vmcs_set(VMCS_CR0_READ_SHADOW, cr0);
+    fake_vmcs_set(VMCS_GUEST_CR4, CR4_PAE | CR4_VMXE);
+    fake_vmcs_set(VMCS_GUEST_EFER, EFER_LME);
+    fake_vmcs_set(VMCS_ENTRY_CTLS, ENTRY_LOAD_EFER);
+    fake_vmcs_set(VMCS_GUEST_RIP, 0xFFFFFFFEull);
+    v->regs.gpr[REG_RAX] = cr0 | CR0_PG;
+    one_exit(VMX_EXIT_CR_ACCESS, CRQ_MOV_TO_CR0(REG_RAX), 3);
+    assert_each_cached_field_read_at_most_once();
+    assert_int_equal(v->event_count, 0);
+    assert_int_equal(fake_vmcs_get(VMCS_GUEST_EFER), EFER_LME | EFER_LMA);
+    assert_int_equal(fake_vmcs_get(VMCS_ENTRY_CTLS), ENTRY_LOAD_EFER | ENTRY_IA32E_MODE_GUEST);
+    assert_int_equal(fake_vmcs_get(VMCS_GUEST_RIP), 0x100000001ull);
+    assert_int_equal(fake_vmcs_reads(VMCS_GUEST_EFER), 1);
+}
+
 /* The controls and read shadows are hv's own: after the first exit they cost no VMREAD. */
 static void test_controls_stay_cached_across_exits(void **state)
 {
@@ -242,6 +265,7 @@ int main(void)
         cmocka_unit_test_setup(test_rdmsr, setup),
         cmocka_unit_test_setup(test_xsetbv, setup),
         cmocka_unit_test_setup(test_cr0_write, setup),
+        cmocka_unit_test_setup(test_mode_change_seen_by_rip_advance, setup),
         cmocka_unit_test_setup(test_controls_stay_cached_across_exits, setup),
         cmocka_unit_test_setup(test_unchanged_fields_not_written, setup),
         cmocka_unit_test_setup(test_new_vcpu_has_no_exit_information, setup),
