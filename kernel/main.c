@@ -179,7 +179,7 @@ static struct vm *create_guest(size_t i, unsigned slot, const struct sched_confi
         return 0;
     }
     log_info("hv: guest %s: %llu MiB RAM, VPID %u", vm->cfg.name,
-             (unsigned long long)(vm->cfg.mem >> 20), vm->vcpu.vpid);
+             (unsigned long long)(vm->cfg.mem >> 20), vm->vcpus[0].vpid);
     return vm;
 }
 

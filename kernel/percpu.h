@@ -23,7 +23,8 @@ struct tss64 {
     uint16_t iomap_base;
 } __attribute__((packed));
 
-struct vmx_cpu; /* vmx/cpu/vmx.h */
+struct vmx_cpu;   /* vmx/cpu/vmx.h */
+struct sched_cpu; /* vmx/vm/sched.c */
 
 struct percpu {
     struct percpu *self; /* must stay first: this_cpu() reads %gs:0 */
@@ -32,6 +33,7 @@ struct percpu {
     uint64_t gdt[GDT_ENTRIES] __attribute__((aligned(16)));
     struct tss64 tss __attribute__((aligned(16)));
     struct vmx_cpu *vmx;
+    struct sched_cpu *sched;
 };
 
 struct percpu *this_cpu(void);

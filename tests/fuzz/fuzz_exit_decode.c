@@ -123,9 +123,9 @@ static void reset_vm(void)
         vm.g.mem.chunk[i] = (struct guest_mem_chunk){i * CHUNK_SIZE, 0x10000000ull + i * CHUNK_SIZE,
                                                      chunk[i], CHUNK_SIZE, 0};
     }
-    vm.vcpu.guest = &vm.g;
+    vm.vcpus[0].guest = &vm.g;
     vm.g.name = vm.cfg.name;
-    vm.vcpu.vpid = VPID;
+    vm.vcpus[0].vpid = VPID;
     FUZZ_CHECK(vm_devices_init(&vm) == 0);
 }
 
@@ -201,7 +201,7 @@ static void set_exit_and_registers(struct fuzz_input *in, uint8_t mode)
     fake_vmcs_set(VMCS_GUEST_RIP, mode == M_LONG64 ? rip : rip & LOW32);
     fake_vmcs_set(VMCS_GUEST_RSP, fuzz_u64(in));
     for (unsigned r = 0; r < REG_COUNT; r++)
-        vm.vcpu.regs.gpr[r] = fuzz_u64(in);
+        vm.vcpus[0].regs.gpr[r] = fuzz_u64(in);
     for (unsigned s = 0; s < NSEGS; s++)
         fake_vmcs_set(seg_base[s], fuzz_u16(in));
 }
@@ -248,7 +248,7 @@ static bool check_rip(uint64_t rip0, bool long64)
     FUZZ_CHECK(rip == rip0 || rip == next);
     bool advanced = rip == next && rip != rip0;
     if (advanced)
-        FUZZ_CHECK(vm.vcpu.event_count == 0);
+        FUZZ_CHECK(vm.vcpus[0].event_count == 0);
     return advanced;
 }
 
@@ -273,32 +273,32 @@ static void check_io_exit(uint64_t rip0, bool long64)
     struct io_access a;
     bool decodable = io_decode(q, &a) == 0;
     uint64_t before[REG_COUNT];
-    memcpy(before, vm.vcpu.regs.gpr, sizeof(before));
+    memcpy(before, vm.vcpus[0].regs.gpr, sizeof(before));
     take_snapshot();
-    exit_handle_io(&vm.vcpu);
+    fake_vcpu_exit(&vm.vcpus[0], exit_handle_io);
     bool advanced = check_rip(rip0, long64);
     if (!decodable) {
         FUZZ_CHECK(vm.g.ended && !advanced);
         return;
     }
     if (!advanced)
-        FUZZ_CHECK(vm.vcpu.event_count > 0 || vm.g.ended || (a.string && a.rep));
+        FUZZ_CHECK(vm.vcpus[0].event_count > 0 || vm.g.ended || (a.string && a.rep));
     for (unsigned r = 0; r < REG_COUNT; r++) {
         bool may_change = (r == REG_RAX && a.in && !a.string) ||
                           (a.string && (r == REG_RCX || r == REG_RSI || r == REG_RDI));
         if (!may_change)
-            FUZZ_CHECK(vm.vcpu.regs.gpr[r] == before[r]);
+            FUZZ_CHECK(vm.vcpus[0].regs.gpr[r] == before[r]);
     }
     if (!a.in)
         FUZZ_CHECK(ram_unchanged());
     if (a.string && !a.rep) /* RCX is not a count without REP */
-        FUZZ_CHECK(vm.vcpu.regs.gpr[REG_RCX] == before[REG_RCX]);
+        FUZZ_CHECK(vm.vcpus[0].regs.gpr[REG_RCX] == before[REG_RCX]);
 }
 
 /* The state after an accepted CR access is one VM entry accepts (SDM vol. 3 §27.3.1.1). */
 static void check_cr_state(void)
 {
-    uint64_t cr0 = vcpu_visible_cr0(), cr4 = vcpu_visible_cr4();
+    uint64_t cr0 = vcpu_visible_cr0(&vm.vcpus[0]), cr4 = vcpu_visible_cr4(&vm.vcpus[0]);
     uint64_t efer = fake_vmcs_get(VMCS_GUEST_EFER);
     uint64_t real_cr0 = fake_vmcs_get(VMCS_GUEST_CR0), real_cr4 = fake_vmcs_get(VMCS_GUEST_CR4);
     bool lma = efer & EFER_LMA;
@@ -314,7 +314,7 @@ static void check_cr_state(void)
     FUZZ_CHECK(!(real_cr0 & (CR0_CD | CR0_NW))); /* caching stays on in the real CR0 */
     /* Bits 63:52 are reserved (§27.3.1.1); bits 63:32 may outlive IA-32e mode (ignored). */
     FUZZ_CHECK(!(fake_vmcs_get(VMCS_GUEST_CR3) & CR3_LONG_RESERVED));
-    FUZZ_CHECK(vm.vcpu.cr8 <= CR8_MAX);
+    FUZZ_CHECK(vm.vcpus[0].cr8 <= CR8_MAX);
 }
 
 static void check_cr_exit(uint64_t rip0, bool long64)
@@ -322,10 +322,10 @@ static void check_cr_exit(uint64_t rip0, bool long64)
     uint64_t before[NCONTROL];
     for (size_t i = 0; i < NCONTROL; i++)
         before[i] = fake_vmcs_get(control_fields[i]);
-    exit_handle_cr_access(&vm.vcpu);
+    fake_vcpu_exit(&vm.vcpus[0], exit_handle_cr_access);
     bool advanced = check_rip(rip0, long64);
     if (!advanced) {
-        FUZZ_CHECK(vm.vcpu.event_count > 0 || vm.g.ended);
+        FUZZ_CHECK(vm.vcpus[0].event_count > 0 || vm.g.ended);
         for (size_t i = 0; i < NCONTROL; i++)
             FUZZ_CHECK(fake_vmcs_get(control_fields[i]) == before[i]);
     }

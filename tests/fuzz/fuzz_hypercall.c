@@ -76,7 +76,7 @@ static void reset(uint8_t instr_len)
     memcpy(expect, pristine, RAM_SIZE);
     for (unsigned i = 0; i < NCHUNKS; i++)
         memcpy(chunk[i], expect + i * CHUNK_SIZE, CHUNK_SIZE);
-    vm.vcpu.guest = &vm.g;
+    vm.vcpus[0].guest = &vm.g;
     vm.g.name = vm.cfg.name;
     FUZZ_CHECK(vm_devices_init(&vm) == 0);
     fake_vmcs_set(VMCS_GUEST_RIP, RIP0);
@@ -111,7 +111,7 @@ static uint64_t expected_result(uint32_t nr, uint32_t arg1, uint32_t arg2)
         struct hc_info info;
         memcpy(&info, expect + arg1, sizeof(info)); /* only the fields checked are replaced */
         info.abi_version = HC_ABI_VERSION;
-        info.vcpu_id = vm.vcpu.id;
+        info.vcpu_id = vm.vcpus[0].id;
         memcpy(expect + arg1, &info, sizeof(info));
         return 0;
     default:
@@ -124,7 +124,7 @@ static void adopt_info_bytes(uint32_t gpa)
 {
     struct hc_info info;
     FUZZ_CHECK(guest_mem_read(&vm.g.mem, gpa, &info, sizeof(info)) == 0);
-    FUZZ_CHECK(info.abi_version == HC_ABI_VERSION && info.vcpu_id == vm.vcpu.id);
+    FUZZ_CHECK(info.abi_version == HC_ABI_VERSION && info.vcpu_id == vm.vcpus[0].id);
     FUZZ_CHECK(memchr(info.hv_version, '\0', sizeof(info.hv_version)) != NULL);
     FUZZ_CHECK(memchr(info.name, '\0', sizeof(info.name)) != NULL);
     FUZZ_CHECK(strcmp(info.name, vm.cfg.name) == 0);
@@ -136,32 +136,32 @@ static void one_call(struct fuzz_input *in)
     unsigned cpl = fuzz_u8(in) & CPL_MASK;
     uint64_t regs[REG_COUNT];
     fake_vmcs_set(VMCS_GUEST_SS_AR, AR_DATA | (cpl << SEG_AR_DPL_SHIFT));
-    vm.vcpu.regs.gpr[REG_RAX] = fuzz_u64(in);
-    vm.vcpu.regs.gpr[REG_RBX] = fuzz_u64(in);
-    vm.vcpu.regs.gpr[REG_RCX] = fuzz_u64(in);
-    memcpy(regs, vm.vcpu.regs.gpr, sizeof(regs));
+    vm.vcpus[0].regs.gpr[REG_RAX] = fuzz_u64(in);
+    vm.vcpus[0].regs.gpr[REG_RBX] = fuzz_u64(in);
+    vm.vcpus[0].regs.gpr[REG_RCX] = fuzz_u64(in);
+    memcpy(regs, vm.vcpus[0].regs.gpr, sizeof(regs));
     uint64_t rip0 = fake_vmcs_get(VMCS_GUEST_RIP);
-    unsigned events0 = vm.vcpu.event_count;
+    unsigned events0 = vm.vcpus[0].event_count;
     bool ended0 = vm.g.ended;
     uint32_t nr = (uint32_t)regs[REG_RAX], arg1 = (uint32_t)regs[REG_RBX];
     uint32_t arg2 = (uint32_t)regs[REG_RCX];
 
-    exit_handle_vmcall(&vm.vcpu);
+    fake_vcpu_exit(&vm.vcpus[0], exit_handle_vmcall);
 
     if (cpl != 0) {
         FUZZ_CHECK(fake_vmcs_get(VMCS_GUEST_RIP) == rip0);
-        FUZZ_CHECK(vm.vcpu.event_count > events0 || vm.g.ended);
-        FUZZ_CHECK(memcmp(regs, vm.vcpu.regs.gpr, sizeof(regs)) == 0);
+        FUZZ_CHECK(vm.vcpus[0].event_count > events0 || vm.g.ended);
+        FUZZ_CHECK(memcmp(regs, vm.vcpus[0].regs.gpr, sizeof(regs)) == 0);
         FUZZ_CHECK(ram_as_expected());
         return;
     }
     uint64_t want = expected_result(nr, arg1, arg2);
-    FUZZ_CHECK(vm.vcpu.regs.gpr[REG_RAX] == want);
+    FUZZ_CHECK(vm.vcpus[0].regs.gpr[REG_RAX] == want);
     regs[REG_RAX] = want;
-    FUZZ_CHECK(memcmp(regs, vm.vcpu.regs.gpr, sizeof(regs)) == 0);
+    FUZZ_CHECK(memcmp(regs, vm.vcpus[0].regs.gpr, sizeof(regs)) == 0);
     FUZZ_CHECK(fake_vmcs_get(VMCS_GUEST_RIP) ==
                ((rip0 + fake_vmcs_get(VMCS_EXIT_INSTRUCTION_LEN)) & LOW32));
-    FUZZ_CHECK(vm.vcpu.event_count == events0);
+    FUZZ_CHECK(vm.vcpus[0].event_count == events0);
     if (nr == HC_INFO && want == 0)
         adopt_info_bytes(arg1);
     FUZZ_CHECK(ram_as_expected());

@@ -39,6 +39,7 @@ static struct {
     struct fake_port_io port_log[FAKE_HW_PORT_LOG];
     unsigned port_log_count;
     struct percpu cpu;
+    struct vmx_cpu vmx; /* this_cpu()->vmx: VMX on (the fake VMCS starts so) */
 } machine;
 
 void fake_hw_reset(void)
@@ -46,6 +47,7 @@ void fake_hw_reset(void)
     memset(&machine, 0, sizeof(machine));
     memset(machine.port_input, 0xFF, sizeof(machine.port_input));
     machine.cpu.self = &machine.cpu;
+    machine.cpu.vmx = &machine.vmx;
     memset(&fake_hw, 0, sizeof(fake_hw));
     fake_hw.rflags = RFLAGS_RESET;
     memset(&vmx_caps, 0, sizeof(vmx_caps));
@@ -284,8 +286,10 @@ void hw_invlpg(uintptr_t va)
 
 struct percpu *this_cpu(void)
 {
-    if (machine.cpu.self != &machine.cpu)
-        machine.cpu.self = &machine.cpu; /* usable before the first fake_hw_reset */
+    if (machine.cpu.self != &machine.cpu) { /* usable before the first fake_hw_reset */
+        machine.cpu.self = &machine.cpu;
+        machine.cpu.vmx = &machine.vmx;
+    }
     return &machine.cpu;
 }
 

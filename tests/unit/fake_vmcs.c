@@ -24,6 +24,7 @@ static struct {
     uint64_t value[ENCODING_LIMIT];
     bool written[ENCODING_LIMIT];
     bool unsupported[ENCODING_LIMIT];
+    unsigned reads[ENCODING_LIMIT], writes[ENCODING_LIMIT];
     uint64_t current;
     bool vmx_on;
     bool fail_inv;
@@ -54,6 +55,22 @@ uint64_t fake_vmcs_get(uint32_t field)
 bool fake_vmcs_written(uint32_t field)
 {
     return field < ENCODING_LIMIT && fake.written[field];
+}
+
+unsigned fake_vmcs_reads(uint32_t field)
+{
+    return field < ENCODING_LIMIT ? fake.reads[field] : 0;
+}
+
+unsigned fake_vmcs_writes(uint32_t field)
+{
+    return field < ENCODING_LIMIT ? fake.writes[field] : 0;
+}
+
+void fake_vmcs_reset_counts(void)
+{
+    memset(fake.reads, 0, sizeof(fake.reads));
+    memset(fake.writes, 0, sizeof(fake.writes));
 }
 
 void fake_vmcs_set_unsupported(uint32_t field, bool unsupported)
@@ -161,6 +178,7 @@ enum vmx_status vmx_read(uint64_t field, uint64_t *value)
     if (st != VMX_OK)
         return st;
     uint32_t enc = (uint32_t)field;
+    fake.reads[enc]++;
     if (is_high_access(enc))
         *value = fake.value[enc & ~ACCESS_HIGH] >> HALF_SHIFT;
     else
@@ -176,6 +194,7 @@ enum vmx_status vmx_write(uint64_t field, uint64_t value)
     uint32_t enc = (uint32_t)field;
     if (VMCS_FIELD_TYPE(enc) == VMCS_TYPE_RO)
         return fail_valid(FAKE_VMERR_WRITE_READ_ONLY);
+    fake.writes[enc]++;
     if (is_high_access(enc)) {
         uint32_t full = enc & ~ACCESS_HIGH;
         fake.value[full] = (fake.value[full] & MASK32) | (value << HALF_SHIFT);
@@ -251,12 +270,25 @@ unsigned fake_vmcs_enter_count(void)
     return fake.enter_count;
 }
 
-/* vmx/cpu/entry.asm on the machine: here an entry "happens" and returns the configured status. */
+/* What the exit stub reads into regs->vmcs[] after every exit (vmx/cpu/entry.h VMX_STUB_*). */
+static const uint32_t stub_fields[VMX_STUB_FIELDS] = {
+    [VMX_STUB_EXIT_REASON] = VMCS_EXIT_REASON,
+    [VMX_STUB_IDT_VECTORING_INFO] = VMCS_IDT_VECTORING_INFO,
+    [VMX_STUB_INSTRUCTION_LEN] = VMCS_EXIT_INSTRUCTION_LEN,
+    [VMX_STUB_RIP] = VMCS_GUEST_RIP,
+    [VMX_STUB_RFLAGS] = VMCS_GUEST_RFLAGS,
+    [VMX_STUB_INTERRUPTIBILITY] = VMCS_GUEST_INTERRUPTIBILITY,
+};
+
+/* vmx/cpu/entry.asm on the machine: here an entry "happens" and returns the configured status;
+   after an exit (status 0) the stub's VMREADs fill regs->vmcs[] from the fake VMCS. */
 int vmx_enter(struct vcpu_regs *regs, int launched)
 {
-    (void)regs;
     (void)launched;
     fake.enter_count++;
+    if (fake.enter_result == 0)
+        for (unsigned i = 0; i < VMX_STUB_FIELDS; i++)
+            vmx_read(stub_fields[i], &regs->vmcs[i]);
     return fake.enter_result;
 }
 
@@ -270,14 +302,15 @@ struct vcpu *fake_vm_reset(struct vm *vm, const char *name)
     memset(vm, 0, sizeof(*vm));
     strncpy(vm->cfg.name, name, sizeof(vm->cfg.name) - 1);
     vm->g.name = vm->cfg.name;
-    vm->vcpu.guest = &vm->g;
+    vm->vcpus[0].guest = &vm->g;
+    vm->vcpu_count = 1;
     vm->dev.host.name = vm->cfg.name;
     vdev_bus_init(&vm->dev.bus, &vm->dev.host);
     vm->g.bus = &vm->dev.bus;
     vm->g.ept.pml4 = PADDR_NONE;
     fake_vm_cpu_model(vm, 0);
-    exit_msr_reset_vcpu(&vm->vcpu);
-    return &vm->vcpu;
+    exit_msr_reset_vcpu(&vm->vcpus[0]);
+    return &vm->vcpus[0];
 }
 
 void fake_vm_cpu_model(struct vm *vm, uint64_t tsc_khz)
@@ -291,4 +324,27 @@ void fake_vm_ram(struct vm *vm, void *ram, uint64_t size)
     vm->g.mem.size = size;
     vm->g.mem.nchunks = 1;
     vm->g.mem.chunk[0] = (struct guest_mem_chunk){0, (paddr_t)(uintptr_t)ram, ram, size, 0};
+}
+
+/* Tests set any field behind the vCPU's back between exits (on the machine only hv's own VMCS
+   setup writes the controls the cache keeps across exits), so each exit here starts with
+   nothing cached. */
+void fake_vcpu_forget(struct vcpu *v)
+{
+    vcpu_exit_begin(v);
+    v->cache.valid = 0;
+}
+
+void fake_vcpu_exit(struct vcpu *v, void (*handler)(struct vcpu *v))
+{
+    fake_vcpu_forget(v);
+    handler(v);
+    vcpu_write_back(v);
+}
+
+void fake_vcpu_dispatch(struct vcpu *v, uint32_t exit_reason)
+{
+    fake_vcpu_forget(v);
+    exit_dispatch(v, exit_reason);
+    vcpu_write_back(v);
 }

@@ -49,6 +49,10 @@ void fake_vmcs_set(uint32_t field, uint64_t v);
 uint64_t fake_vmcs_get(uint32_t field);
 /* True once VMWRITE succeeded on the field since the last reset (fake_vmcs_set does not count). */
 bool fake_vmcs_written(uint32_t field);
+/* Successful VMREADs / VMWRITEs of the field since the last reset or fake_vmcs_reset_counts(). */
+unsigned fake_vmcs_reads(uint32_t field);
+unsigned fake_vmcs_writes(uint32_t field);
+void fake_vmcs_reset_counts(void);
 /* VMREAD/VMWRITE of this encoding fail with VMfailValid error 12 (true) or work again (false). */
 void fake_vmcs_set_unsupported(uint32_t field, bool unsupported);
 /* No current VMCS: VMREAD/VMWRITE fail with VMfailInvalid until the next VMPTRLD. */
@@ -120,5 +124,12 @@ struct vcpu *fake_vm_reset(struct vm *vm, const char *name);
 /* Rebuilds the VM's CPU model (vm_create's step) from the fake machine's CPUID table and
    vmx_config as they are now: call after changing either. */
 void fake_vm_cpu_model(struct vm *vm, uint64_t tsc_khz);
+/* One VM exit as the run loop (vmx/vm/sched.c) makes it: a new exit for the vCPU's cache, the
+   handler, and the write-back of what it changed (as just before the next VM entry). */
+void fake_vcpu_exit(struct vcpu *v, void (*handler)(struct vcpu *v));
+/* Empties the vCPU's VMCS cache (fake_vcpu_exit does): the next reads see the fake VMCS. */
+void fake_vcpu_forget(struct vcpu *v);
+/* The same through exit_dispatch (the reason the run loop read from the VMCS). */
+void fake_vcpu_dispatch(struct vcpu *v, uint32_t exit_reason);
 /* Gives `vm` guest RAM [0, size) backed by one host buffer (paddr = host address). */
 void fake_vm_ram(struct vm *vm, void *ram, uint64_t size);

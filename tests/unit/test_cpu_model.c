@@ -241,7 +241,7 @@ static void cpuid_exit(uint32_t leaf, uint32_t subleaf)
     fake_vmcs_set(VMCS_GUEST_RIP, RIP0);
     v->regs.gpr[REG_RAX] = leaf;
     v->regs.gpr[REG_RCX] = subleaf;
-    exit_handle_cpuid(v);
+    fake_vcpu_exit(v, exit_handle_cpuid);
     assert_int_equal(fake_vmcs_get(VMCS_GUEST_RIP), RIP0 + LEN);
 }
 
@@ -275,7 +275,7 @@ static void xsetbv(uint64_t value)
     v->regs.gpr[REG_RCX] = 0;
     v->regs.gpr[REG_RAX] = (uint32_t)value;
     v->regs.gpr[REG_RDX] = (uint32_t)(value >> 32);
-    exit_handle_xsetbv(v);
+    fake_vcpu_exit(v, exit_handle_xsetbv);
 }
 
 static void test_no_host_cpuid_in_xsetbv(void **state)
@@ -299,14 +299,14 @@ static void msr_exits(uint32_t msr)
     fake_vmcs_set(VMCS_GUEST_RIP, RIP0);
     v->event_count = 0;
     v->regs.gpr[REG_RCX] = msr;
-    exit_handle_rdmsr(v);
+    fake_vcpu_exit(v, exit_handle_rdmsr);
     uint64_t value = (v->regs.gpr[REG_RDX] << 32) | (uint32_t)v->regs.gpr[REG_RAX];
     fake_vmcs_set(VMCS_GUEST_RIP, RIP0);
     v->event_count = 0;
     v->regs.gpr[REG_RCX] = msr;
     v->regs.gpr[REG_RAX] = (uint32_t)value;
     v->regs.gpr[REG_RDX] = value >> 32;
-    exit_handle_wrmsr(v); /* what RDMSR gave back (or zero), accepted or refused */
+    fake_vcpu_exit(v, exit_handle_wrmsr); /* what RDMSR gave back (or zero), accepted or refused */
 }
 
 static void test_no_host_cpuid_in_msr_exits(void **state)
@@ -325,7 +325,7 @@ static void test_no_host_cpuid_in_msr_exits(void **state)
     fake_vmcs_set(VMCS_GUEST_RIP, RIP0);
     v->event_count = 0;
     v->regs.gpr[REG_RCX] = MSR_IA32_SPEC_CTRL;
-    exit_handle_rdmsr(v);
+    fake_vcpu_exit(v, exit_handle_rdmsr);
     assert_int_equal(v->event_count, 1);
     assert_int_equal(v->events[0].vector, EXC_GP);
     assert_int_equal(fake_hw.cpuid_calls, 0);
@@ -341,7 +341,7 @@ static unsigned host_cpuids_in_exit(uint32_t reason)
     fake_panic_jmp = &jb;
     fake_hw_halt_jmp = &jb;
     if (setjmp(jb) == 0)
-        exit_dispatch(v, reason);
+        fake_vcpu_dispatch(v, reason);
     fake_panic_jmp = NULL;
     fake_hw_halt_jmp = NULL;
     return fake_hw.cpuid_calls;

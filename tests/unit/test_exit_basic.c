@@ -74,7 +74,7 @@ static void ept_violation(uint64_t gpa, uint64_t qual)
     setup(NULL);
     fake_vmcs_set(VMCS_GUEST_PHYSICAL_ADDRESS, gpa);
     fake_vmcs_set(VMCS_EXIT_QUALIFICATION, qual);
-    exit_handle_ept_violation(v);
+    fake_vcpu_exit(v, exit_handle_ept_violation);
 }
 
 static void test_ept_violation_verdicts(void **state)
@@ -115,7 +115,7 @@ static void test_ept_violation_log_with_gla(void **state)
     fake_vmcs_set(VMCS_GUEST_LINEAR_ADDRESS, 0xFFFFFFFF81000000ull);
     fake_vmcs_set(VMCS_GUEST_PHYSICAL_ADDRESS, GPA_16M);
     fake_vmcs_set(VMCS_EXIT_QUALIFICATION, EQ_X | EQ_PERM_R | EQ_PERM_W | EQ_GLA_VALID);
-    exit_handle_ept_violation(v);
+    fake_vcpu_exit(v, exit_handle_ept_violation);
     assert_string_equal(fake_log, "vm basictest: EPT violation: X at GPA 0x1000000 (GVA "
                                   "0xffffffff81000000), page perms rw-, RIP 0x5000\n");
     assert_string_equal(vm.g.verdict, "killed(EPT violation at GPA 0x1000000 X)");
@@ -127,7 +127,7 @@ static void test_ept_violation_first_verdict_stands(void **state)
     guest_end(&vm.g, "exit(3)");
     fake_vmcs_set(VMCS_GUEST_PHYSICAL_ADDRESS, GPA_16M);
     fake_vmcs_set(VMCS_EXIT_QUALIFICATION, EQ_W);
-    exit_handle_ept_violation(v);
+    fake_vcpu_exit(v, exit_handle_ept_violation);
     assert_string_equal(vm.g.verdict, "exit(3)");
 }
 
@@ -137,7 +137,7 @@ static void test_ept_misconfig(void **state)
 {
     (void)state;
     fake_vmcs_set(VMCS_GUEST_PHYSICAL_ADDRESS, 0xFEC00000);
-    exit_handle_ept_misconfig(v);
+    fake_vcpu_exit(v, exit_handle_ept_misconfig);
     assert_string_equal(vm.g.verdict, "killed(EPT misconfiguration at GPA 0xfec00000)");
     assert_non_null(strstr(fake_log, "vm basictest: EPT misconfiguration at GPA 0xfec00000\n"));
 }
@@ -149,7 +149,7 @@ static void test_hlt_halts(void **state)
     (void)state;
     fake_vmcs_set(VMCS_EXIT_INSTRUCTION_LEN, 1);
     fake_vmcs_set(VMCS_GUEST_INTERRUPTIBILITY, INTERRUPTIBILITY_STI); /* STI; HLT */
-    exit_handle_hlt(v);
+    fake_vcpu_exit(v, exit_handle_hlt);
     assert_true(vm.g.ended);
     assert_string_equal(vm.g.verdict, "halted");
     assert_int_equal(fake_vmcs_get(VMCS_GUEST_RIP), RIP0 + 1);
@@ -161,7 +161,7 @@ static void test_hlt_with_queued_event_continues(void **state)
     (void)state;
     fake_vmcs_set(VMCS_EXIT_INSTRUCTION_LEN, 1);
     vcpu_inject_exception(v, EXC_DB, false, 0);
-    exit_handle_hlt(v);
+    fake_vcpu_exit(v, exit_handle_hlt);
     assert_false(vm.g.ended);
     assert_int_equal(fake_vmcs_get(VMCS_GUEST_RIP), RIP0 + 1); /* the event returns past HLT */
     assert_int_equal(v->event_count, 1);
@@ -172,10 +172,10 @@ static void test_hlt_with_queued_event_continues(void **state)
 static void test_invd_wbinvd_advance(void **state)
 {
     (void)state;
-    exit_handle_cache_flush(v); /* INVD: 0F 08 */
+    fake_vcpu_exit(v, exit_handle_cache_flush); /* INVD: 0F 08 */
     assert_int_equal(fake_vmcs_get(VMCS_GUEST_RIP), RIP0 + 2);
     fake_vmcs_set(VMCS_EXIT_INSTRUCTION_LEN, 3); /* F3 0F 09: WBNOINVD */
-    exit_handle_cache_flush(v);
+    fake_vcpu_exit(v, exit_handle_cache_flush);
     assert_int_equal(fake_vmcs_get(VMCS_GUEST_RIP), RIP0 + 5);
     assert_false(vm.g.ended);
     assert_int_equal(v->event_count, 0);
@@ -186,14 +186,14 @@ static void test_invd_wbinvd_advance(void **state)
 static void test_vmx_instruction_ud(void **state)
 {
     (void)state;
-    exit_handle_vmx_instruction(v);
+    fake_vcpu_exit(v, exit_handle_vmx_instruction);
     assert_ud_not_advanced();
 }
 
 static void test_monitor_mwait_ud(void **state)
 {
     (void)state;
-    exit_handle_monitor_mwait(v);
+    fake_vcpu_exit(v, exit_handle_monitor_mwait);
     assert_ud_not_advanced();
 }
 
@@ -204,7 +204,7 @@ static void entry_failure(uint32_t basic, uint64_t qual)
     setup(NULL);
     fake_vmcs_set(VMCS_EXIT_REASON, VMX_EXIT_REASON_ENTRY_FAIL | basic);
     fake_vmcs_set(VMCS_EXIT_QUALIFICATION, qual);
-    exit_handle_entry_failure(v);
+    fake_vcpu_exit(v, exit_handle_entry_failure);
 }
 
 static void test_entry_failure_verdicts(void **state)
@@ -241,7 +241,7 @@ static void test_entry_failure_verdicts(void **state)
 static void test_triple_fault(void **state)
 {
     (void)state;
-    exit_handle_triple_fault(v);
+    fake_vcpu_exit(v, exit_handle_triple_fault);
     assert_string_equal(vm.g.verdict, "triple-fault");
 }
 
@@ -249,7 +249,7 @@ static void test_machine_check_exit(void **state)
 {
     (void)state;
     fake_vmcs_set(VMCS_EXIT_INTR_INFO, INFO(INTR_TYPE_HW_EXCEPTION, EXC_MC));
-    exit_handle_exception_nmi(v);
+    fake_vcpu_exit(v, exit_handle_exception_nmi);
     assert_string_equal(vm.g.verdict, "killed(machine check)");
 }
 
@@ -258,7 +258,7 @@ static void test_unexpected_exception_exit(void **state)
     (void)state;
     fake_vmcs_set(VMCS_EXIT_INTR_INFO,
                   INFO(INTR_TYPE_HW_EXCEPTION, EXC_GP) | INTR_INFO_ERROR_CODE_VALID);
-    exit_handle_exception_nmi(v);
+    fake_vcpu_exit(v, exit_handle_exception_nmi);
     assert_string_equal(vm.g.verdict, "killed(unexpected exception 13)");
     assert_non_null(strstr(fake_log, "vm basictest: exit 0 (exception or NMI)"));
 }
@@ -267,7 +267,7 @@ static void test_host_nmi_exit_continues(void **state)
 {
     (void)state;
     fake_vmcs_set(VMCS_EXIT_INTR_INFO, INFO(INTR_TYPE_NMI, EXC_NMI));
-    exit_handle_exception_nmi(v);
+    fake_vcpu_exit(v, exit_handle_exception_nmi);
     assert_false(vm.g.ended);
     assert_int_equal(v->event_count, 0);
     assert_int_equal(fake_vmcs_get(VMCS_GUEST_RIP), RIP0);
@@ -285,15 +285,15 @@ static void test_external_interrupt_warned_once_per_guest(void **state)
     (void)state;
     static struct vm other;
     fake_vmcs_set(VMCS_EXIT_INTR_INFO, INFO(INTR_TYPE_EXT_INTERRUPT, 0x20));
-    exit_handle_external_interrupt(v);
-    exit_handle_external_interrupt(v);
+    fake_vcpu_exit(v, exit_handle_external_interrupt);
+    fake_vcpu_exit(v, exit_handle_external_interrupt);
     assert_false(vm.g.ended);
     assert_int_equal(fake_vmcs_get(VMCS_GUEST_RIP), RIP0);
     assert_int_equal(count(fake_log, "vm basictest: external interrupt exit (info 0x80000020) "
                                      "ignored\n"),
                      1);
     fake_vm_reset(&other, "second");
-    exit_handle_external_interrupt(&other.vcpu);
+    fake_vcpu_exit(&other.vcpus[0], exit_handle_external_interrupt);
     assert_int_equal(count(fake_log, "vm second: external interrupt exit"), 1);
 }
 
@@ -304,7 +304,7 @@ static void test_event_window_clears_both_windows_only(void **state)
     (void)state;
     fake_vmcs_set(VMCS_PROC_BASED_CTLS,
                   PROC_BASE | PROC_INT_WINDOW_EXITING | PROC_NMI_WINDOW_EXITING);
-    exit_handle_event_window(v);
+    fake_vcpu_exit(v, exit_handle_event_window);
     assert_int_equal(fake_vmcs_get(VMCS_PROC_BASED_CTLS), PROC_BASE);
     assert_int_equal(fake_vmcs_get(VMCS_GUEST_RIP), RIP0);
 }
@@ -312,10 +312,10 @@ static void test_event_window_clears_both_windows_only(void **state)
 static void test_init_sipi_preemption_timer(void **state)
 {
     (void)state;
-    exit_handle_init(v);
+    fake_vcpu_exit(v, exit_handle_init);
     fake_vmcs_set(VMCS_EXIT_QUALIFICATION, 0x9A);
-    exit_handle_sipi(v);
-    exit_handle_preemption_timer(v);
+    fake_vcpu_exit(v, exit_handle_sipi);
+    fake_vcpu_exit(v, exit_handle_preemption_timer);
     assert_false(vm.g.ended);
     assert_int_equal(v->event_count, 0);
     assert_int_equal(fake_vmcs_get(VMCS_GUEST_RIP), RIP0);

@@ -92,6 +92,7 @@ static struct cpuid_regs guest(uint32_t leaf, uint32_t subleaf)
     struct cpuid_regs r;
     memset(&r, 0xCC, sizeof(r));
     build_model();
+    fake_vcpu_forget(v);
     cpuid_for_guest(v, leaf, subleaf, &r);
     assert_int_equal(fake_hw.cpuid_calls, 0); /* the exit path runs no host CPUID */
     return r;
@@ -107,7 +108,7 @@ static uint64_t xcr0_guest_supported(void)
 static void cpuid_exit(void)
 {
     build_model();
-    exit_handle_cpuid(v);
+    fake_vcpu_exit(v, exit_handle_cpuid);
     assert_int_equal(fake_hw.cpuid_calls, 0);
 }
 

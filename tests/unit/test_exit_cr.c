@@ -114,13 +114,13 @@ static void mov_to_cr(unsigned cr, unsigned gpr, uint64_t value, uint32_t len)
 {
     v->regs.gpr[gpr] = value;
     set_exit(QUAL(cr, MOV_TO, gpr), len);
-    exit_handle_cr_access(v);
+    fake_vcpu_exit(v, exit_handle_cr_access);
 }
 
 static void assert_cr0(uint64_t visible)
 {
     assert_int_equal(fake_vmcs_get(VMCS_CR0_READ_SHADOW), visible);
-    assert_int_equal(vcpu_visible_cr0(), visible);
+    assert_int_equal(vcpu_visible_cr0(v), visible);
     assert_int_equal(fake_vmcs_get(VMCS_GUEST_CR0),
                      (visible & ~(CR0_CD | CR0_NW)) | CR0_NE); /* FIXED0 minus PE/PG */
 }
@@ -188,7 +188,7 @@ static void test_mov_from_cr3_compat_mode_is_32_bits(void **state)
     fake_vmcs_set(VMCS_GUEST_CR3, 0x100005000ull); /* tables above 4 GiB */
     v->regs.gpr[REG_R12] = ~0ull;
     set_exit(QUAL(3, MOV_FROM, REG_R12), 3);
-    exit_handle_cr_access(v);
+    fake_vcpu_exit(v, exit_handle_cr_access);
     assert_advanced(3);
     assert_int_equal(v->regs.gpr[REG_R12], 0x5000);
 }
@@ -293,7 +293,7 @@ static void test_cr0_source_rsp_comes_from_vmcs(void **state)
     (void)state;
     fake_vmcs_set(VMCS_GUEST_RSP, CR0_PE | CR0_TS);
     set_exit(QUAL(0, MOV_TO, REG_RSP), 3);
-    exit_handle_cr_access(v);
+    fake_vcpu_exit(v, exit_handle_cr_access);
     assert_advanced(3);
     assert_cr0(CR0_PE | CR0_TS | CR0_ET);
 }
@@ -370,7 +370,7 @@ static void test_cr3_write_and_read(void **state)
     fake_vmcs_set(VMCS_GUEST_RIP, RIP0);
     v->regs.gpr[REG_R8] = ~0ull;
     set_exit(QUAL(3, MOV_FROM, REG_R8), 3);
-    exit_handle_cr_access(v);
+    fake_vcpu_exit(v, exit_handle_cr_access);
     assert_advanced(3);
     assert_int_equal(v->regs.gpr[REG_R8], 0x7000);
 }
@@ -421,13 +421,13 @@ static void test_cr4_write_keeps_vmxe_hidden(void **state)
     mov_to_cr(4, REG_RBX, want, 3);
     assert_advanced(3);
     assert_int_equal(fake_vmcs_get(VMCS_CR4_READ_SHADOW), want);
-    assert_int_equal(vcpu_visible_cr4(), want);
+    assert_int_equal(vcpu_visible_cr4(v), want);
     assert_int_equal(fake_vmcs_get(VMCS_GUEST_CR4), want | CR4_VMXE);
     assert_int_equal(fake_vmcs_invvpid_count(), 1); /* PSE changed */
 
     fake_vmcs_set(VMCS_GUEST_RIP, RIP0);
     set_exit(QUAL(4, MOV_FROM, REG_RCX), 7);
-    exit_handle_cr_access(v);
+    fake_vcpu_exit(v, exit_handle_cr_access);
     assert_advanced(7);
     assert_int_equal(v->regs.gpr[REG_RCX], want); /* no VMXE although the real CR4 has it */
 }
@@ -513,7 +513,7 @@ static void test_cr4_guest_owned_bits_read_from_real_cr4(void **state)
     /* The guest set OSXSAVE without an exit: the real CR4 has it, the shadow does not. */
     fake_vmcs_set(VMCS_GUEST_CR4, CR4_VMXE | CR4_OSXSAVE);
     set_exit(QUAL(4, MOV_FROM, REG_RDX), 3);
-    exit_handle_cr_access(v);
+    fake_vcpu_exit(v, exit_handle_cr_access);
     assert_advanced(3);
     assert_int_equal(v->regs.gpr[REG_RDX], CR4_OSXSAVE);
 }
@@ -526,7 +526,7 @@ static void test_mov_from_cr0_32_bit_zero_extends(void **state)
     set_guest(CR0_PE | CR0_ET | CR0_CD | CR0_NW, 0, 0, false);
     v->regs.gpr[REG_RBP] = ~0ull;
     set_exit(QUAL(0, MOV_FROM, REG_RBP), 3);
-    exit_handle_cr_access(v);
+    fake_vcpu_exit(v, exit_handle_cr_access);
     assert_advanced(3);
     assert_int_equal(v->regs.gpr[REG_RBP], CR0_PE | CR0_ET | CR0_CD | CR0_NW);
 }
@@ -536,7 +536,7 @@ static void test_clts_clears_ts(void **state)
     (void)state;
     set_guest(CR0_PE | CR0_ET | CR0_TS | CR0_MP, 0, 0, false);
     set_exit(QUAL(0, CLTS, 0), 2);
-    exit_handle_cr_access(v);
+    fake_vcpu_exit(v, exit_handle_cr_access);
     assert_advanced(2);
     assert_cr0(CR0_PE | CR0_ET | CR0_MP);
 }
@@ -546,7 +546,7 @@ static void test_lmsw_loads_low_bits_but_keeps_pe(void **state)
     (void)state;
     set_guest(CR0_PE | CR0_ET | CR0_NE, 0, 0, false);
     set_exit(QUAL_LMSW(CR0_MP | CR0_EM | CR0_TS | 0xFFF0), 3); /* PE clear, high bits ignored */
-    exit_handle_cr_access(v);
+    fake_vcpu_exit(v, exit_handle_cr_access);
     assert_advanced(3);
     assert_cr0(CR0_PE | CR0_ET | CR0_NE | CR0_MP | CR0_EM | CR0_TS);
 }
@@ -556,7 +556,7 @@ static void test_lmsw_can_set_pe(void **state)
     (void)state;
     set_guest(CR0_ET | CR0_TS, 0, 0, false); /* real mode */
     set_exit(QUAL_LMSW(CR0_PE), 3);
-    exit_handle_cr_access(v);
+    fake_vcpu_exit(v, exit_handle_cr_access);
     assert_advanced(3);
     assert_cr0(CR0_PE | CR0_ET);
 }
@@ -572,7 +572,7 @@ static void test_cr8_is_virtual_tpr(void **state)
     assert_int_equal(v->cr8, 0x9);
     fake_vmcs_set(VMCS_GUEST_RIP, RIP0);
     set_exit(QUAL(8, MOV_FROM, REG_R11), 3);
-    exit_handle_cr_access(v);
+    fake_vcpu_exit(v, exit_handle_cr_access);
     assert_advanced(3);
     assert_int_equal(v->regs.gpr[REG_R11], 0x9);
     mov_to_cr(8, REG_R10, 0x10, 3);
@@ -598,7 +598,7 @@ static void test_cpl3_gp_for_every_form(void **state)
         v->event_count = 0;
         v->regs.gpr[REG_RAX] = 0x1234;
         set_exit(quals[i], 3);
-        exit_handle_cr_access(v);
+        fake_vcpu_exit(v, exit_handle_cr_access);
         assert_gp_nothing_changed();
         assert_int_equal(v->regs.gpr[REG_RAX], 0x1234);
     }

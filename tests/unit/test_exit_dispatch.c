@@ -79,13 +79,13 @@ static void test_counts_per_reason_and_calls_handler(void **state)
     for (int i = 0; i < 3; i++) {
         v->regs.gpr[REG_RAX] = 0;
         v->regs.gpr[REG_RCX] = 0;
-        exit_dispatch(v, VMX_EXIT_CPUID);
+        fake_vcpu_dispatch(v, VMX_EXIT_CPUID);
     }
     assert_int_equal(v->regs.gpr[REG_RAX], 0xD);
     assert_int_equal(v->regs.gpr[REG_RBX], 0x756E6547);
     assert_int_equal(fake_vmcs_get(VMCS_GUEST_RIP), RIP0 + 3 * 2);
-    exit_dispatch(v, VMX_EXIT_WBINVD);
-    exit_dispatch(v, VMX_EXIT_PREEMPTION_TIMER);
+    fake_vcpu_dispatch(v, VMX_EXIT_WBINVD);
+    fake_vcpu_dispatch(v, VMX_EXIT_PREEMPTION_TIMER);
     assert_int_equal(v->exits, 5);
     assert_int_equal(v->exit_counts[VMX_EXIT_CPUID], 3);
     assert_int_equal(v->exit_counts[VMX_EXIT_WBINVD], 1);
@@ -99,7 +99,7 @@ static void test_reason_flags_masked(void **state)
 {
     (void)state;
     /* bit 27 (enclave mode) and bit 28 (pending MTF) are not part of the basic reason */
-    exit_dispatch(v, (1u << 27) | (1u << 28) | VMX_EXIT_HLT);
+    fake_vcpu_dispatch(v, (1u << 27) | (1u << 28) | VMX_EXIT_HLT);
     assert_int_equal(v->exit_counts[VMX_EXIT_HLT], 1);
     assert_string_equal(vm.g.verdict, "halted");
 }
@@ -113,7 +113,7 @@ static void test_unhandled_task_switch(void **state)
     fake_vmcs_set(VMCS_GUEST_PHYSICAL_ADDRESS, 0xBEEF000);
     fake_vmcs_set(VMCS_EXIT_INTR_INFO, 0x80000B0E);
     fake_vmcs_set(VMCS_IDT_VECTORING_INFO, 0x80000030);
-    exit_dispatch(v, VMX_EXIT_TASK_SWITCH);
+    fake_vcpu_dispatch(v, VMX_EXIT_TASK_SWITCH);
     assert_true(vm.g.ended);
     assert_string_equal(vm.g.verdict, "killed(unhandled exit task switch)");
     assert_int_equal(v->exits, 1);
@@ -137,7 +137,7 @@ static void test_other_unhandled_reasons(void **state)
     };
     for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++) {
         setup(NULL);
-        exit_dispatch(v, reasons[i]);
+        fake_vcpu_dispatch(v, reasons[i]);
         char want[GUEST_VERDICT_MAX];
         snprintf(want, sizeof(want), "killed(unhandled exit %s)", exit_reason_name(reasons[i]));
         if (!vm.g.ended || strcmp(vm.g.verdict, want))
@@ -149,13 +149,13 @@ static void test_other_unhandled_reasons(void **state)
 static void test_reason_beyond_table(void **state)
 {
     (void)state;
-    exit_dispatch(v, VMX_EXIT_COUNT);
+    fake_vcpu_dispatch(v, VMX_EXIT_COUNT);
     assert_string_equal(vm.g.verdict, "killed(unhandled exit " UNKNOWN ")");
     assert_int_equal(v->exits, 1);
     assert_int_equal(counted(), 0); /* no per-reason slot for it */
     assert_non_null(strstr(fake_log, "vm disptest: exit 78 (" UNKNOWN ")"));
     setup(NULL);
-    exit_dispatch(v, 0xFFFF);
+    fake_vcpu_dispatch(v, 0xFFFF);
     assert_string_equal(vm.g.verdict, "killed(unhandled exit " UNKNOWN ")");
     assert_int_equal(counted(), 0);
 }
@@ -164,7 +164,7 @@ static void test_entry_failure_reason(void **state)
 {
     (void)state;
     fake_vmcs_set(VMCS_EXIT_REASON, VMX_EXIT_REASON_ENTRY_FAIL | VMX_EXIT_ENTRY_FAIL_GUEST_STATE);
-    exit_dispatch(v, VMX_EXIT_REASON_ENTRY_FAIL | VMX_EXIT_ENTRY_FAIL_GUEST_STATE);
+    fake_vcpu_dispatch(v, VMX_EXIT_REASON_ENTRY_FAIL | VMX_EXIT_ENTRY_FAIL_GUEST_STATE);
     assert_int_equal(v->exit_counts[VMX_EXIT_ENTRY_FAIL_GUEST_STATE], 1);
     assert_true(vm.g.ended);
     assert_non_null(strstr(vm.g.verdict, "invalid guest state"));
@@ -190,7 +190,7 @@ static void test_vmx_instructions_dispatch_to_ud(void **state)
     };
     for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++) {
         setup(NULL);
-        exit_dispatch(v, reasons[i]);
+        fake_vcpu_dispatch(v, reasons[i]);
         if (vm.g.ended || v->event_count != 1 || v->events[0].vector != EXC_UD)
             fail_msg("reason %u (%s): no #UD", reasons[i], exit_reason_name(reasons[i]));
         assert_int_equal(fake_vmcs_get(VMCS_GUEST_RIP), RIP0);
@@ -201,10 +201,10 @@ static void test_window_exits_dispatch(void **state)
 {
     (void)state;
     fake_vmcs_set(VMCS_PROC_BASED_CTLS, PROC_HLT_EXITING | PROC_INT_WINDOW_EXITING);
-    exit_dispatch(v, VMX_EXIT_INTERRUPT_WINDOW);
+    fake_vcpu_dispatch(v, VMX_EXIT_INTERRUPT_WINDOW);
     assert_int_equal(fake_vmcs_get(VMCS_PROC_BASED_CTLS), PROC_HLT_EXITING);
     fake_vmcs_set(VMCS_PROC_BASED_CTLS, PROC_HLT_EXITING | PROC_NMI_WINDOW_EXITING);
-    exit_dispatch(v, VMX_EXIT_NMI_WINDOW);
+    fake_vcpu_dispatch(v, VMX_EXIT_NMI_WINDOW);
     assert_int_equal(fake_vmcs_get(VMCS_PROC_BASED_CTLS), PROC_HLT_EXITING);
     assert_false(vm.g.ended);
     assert_int_equal(fake_vmcs_get(VMCS_GUEST_RIP), RIP0);
@@ -213,12 +213,12 @@ static void test_window_exits_dispatch(void **state)
 static void test_fatal_exits_dispatch(void **state)
 {
     (void)state;
-    exit_dispatch(v, VMX_EXIT_TRIPLE_FAULT);
+    fake_vcpu_dispatch(v, VMX_EXIT_TRIPLE_FAULT);
     assert_string_equal(vm.g.verdict, "triple-fault");
     setup(NULL);
     fake_vmcs_set(VMCS_GUEST_PHYSICAL_ADDRESS, 0x1000000);
     fake_vmcs_set(VMCS_EXIT_QUALIFICATION, 0x2);
-    exit_dispatch(v, VMX_EXIT_EPT_VIOLATION);
+    fake_vcpu_dispatch(v, VMX_EXIT_EPT_VIOLATION);
     assert_string_equal(vm.g.verdict, "killed(EPT violation at GPA 0x1000000 W)");
 }
 
@@ -227,7 +227,7 @@ static void test_harmless_exits_dispatch(void **state)
     (void)state;
     static const uint32_t reasons[] = {VMX_EXIT_INIT, VMX_EXIT_SIPI, VMX_EXIT_PREEMPTION_TIMER};
     for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
-        exit_dispatch(v, reasons[i]);
+        fake_vcpu_dispatch(v, reasons[i]);
     assert_false(vm.g.ended);
     assert_int_equal(v->event_count, 0);
     assert_int_equal(fake_vmcs_get(VMCS_GUEST_RIP), RIP0);
@@ -241,9 +241,9 @@ static void test_report_lists_counts(void **state)
     (void)state;
     fake_hw_set_cpuid(0, 0, (struct cpuid_regs){0xD, 0, 0, 0});
     fake_vm_cpu_model(&vm, 0);
-    exit_dispatch(v, VMX_EXIT_CPUID);
-    exit_dispatch(v, VMX_EXIT_CPUID);
-    exit_dispatch(v, VMX_EXIT_TASK_SWITCH);
+    fake_vcpu_dispatch(v, VMX_EXIT_CPUID);
+    fake_vcpu_dispatch(v, VMX_EXIT_CPUID);
+    fake_vcpu_dispatch(v, VMX_EXIT_TASK_SWITCH);
     fake_log_reset();
     vm_report(&vm);
     char want[256];

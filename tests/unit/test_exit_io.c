@@ -153,7 +153,7 @@ static void io_exit(uint64_t qual, uint32_t len)
 {
     fake_vmcs_set(VMCS_EXIT_QUALIFICATION, qual);
     fake_vmcs_set(VMCS_EXIT_INSTRUCTION_LEN, len);
-    exit_handle_io(v);
+    fake_vcpu_exit(v, exit_handle_io);
 }
 
 static void assert_advanced(uint32_t len)

@@ -67,7 +67,7 @@ static void ept_violation_at(uint64_t gpa, const uint8_t *insn, size_t len)
     fake_vmcs_set(VMCS_GUEST_PHYSICAL_ADDRESS, gpa);
     fake_vmcs_set(VMCS_EXIT_QUALIFICATION, 0);
     fake_vmcs_set(VMCS_EXIT_INSTRUCTION_LEN, 0xBAD); /* not valid for EPT violations */
-    exit_handle_ept_violation(v);
+    fake_vcpu_exit(v, exit_handle_ept_violation);
 }
 
 static void test_write_register_to_device(void **state)

@@ -57,7 +57,7 @@ static uint64_t rdmsr_ok(uint32_t msr)
     v->regs.gpr[REG_RCX] = 0xDEAD000000000000ull | msr; /* only ECX counts */
     v->regs.gpr[REG_RAX] = ~0ull;
     v->regs.gpr[REG_RDX] = ~0ull;
-    exit_handle_rdmsr(v);
+    fake_vcpu_exit(v, exit_handle_rdmsr);
     if (v->event_count)
         fail_msg("RDMSR 0x%x faulted (vector %u)", msr, v->events[0].vector);
     assert_int_equal(fake_vmcs_get(VMCS_GUEST_RIP), RIP0 + LEN);
@@ -73,7 +73,7 @@ static void wrmsr(uint32_t msr, uint64_t value)
     v->regs.gpr[REG_RCX] = msr;
     v->regs.gpr[REG_RAX] = 0xAAAA000000000000ull | (value & 0xFFFFFFFF); /* upper halves ignored */
     v->regs.gpr[REG_RDX] = 0xBBBB000000000000ull | (value >> 32);
-    exit_handle_wrmsr(v);
+    fake_vcpu_exit(v, exit_handle_wrmsr);
 }
 
 static void wrmsr_ok(uint32_t msr, uint64_t value)
@@ -106,7 +106,7 @@ static void rdmsr_gp(uint32_t msr)
     v->regs.gpr[REG_RCX] = msr;
     v->regs.gpr[REG_RAX] = 0x1111;
     v->regs.gpr[REG_RDX] = 0x2222;
-    exit_handle_rdmsr(v);
+    fake_vcpu_exit(v, exit_handle_rdmsr);
     assert_gp();
     assert_int_equal(v->regs.gpr[REG_RAX], 0x1111);
     assert_int_equal(v->regs.gpr[REG_RDX], 0x2222);
@@ -244,9 +244,9 @@ static void test_vcpus_do_not_share_virtual_msrs(void **state)
     (void)state;
     static struct vm other;
     memset(&other, 0, sizeof(other));
-    other.vcpu.guest = &other.g;
+    other.vcpus[0].guest = &other.g;
     wrmsr_ok(MSR_IA32_LSTAR, HIGH_CANONICAL);
-    assert_int_equal(other.vcpu.msr.lstar, 0);
+    assert_int_equal(other.vcpus[0].msr.lstar, 0);
 }
 
 /* ---- TSC ---- */
@@ -440,7 +440,7 @@ static void test_rip_advance_uses_instruction_length(void **state)
     (void)state;
     fake_vmcs_set(VMCS_EXIT_INSTRUCTION_LEN, 3); /* e.g. with a prefix */
     v->regs.gpr[REG_RCX] = MSR_IA32_STAR;
-    exit_handle_rdmsr(v);
+    fake_vcpu_exit(v, exit_handle_rdmsr);
     assert_int_equal(fake_vmcs_get(VMCS_GUEST_RIP), RIP0 + 3);
 }
 

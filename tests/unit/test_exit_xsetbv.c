@@ -63,7 +63,7 @@ static void xsetbv(uint32_t index, uint64_t value)
     v->regs.gpr[REG_RDX] = 0x6666666600000000ull | (uint32_t)(value >> 32);
     fake_vm_cpu_model(&vm, 0);
     fake_hw.cpuid_calls = 0;
-    exit_handle_xsetbv(v);
+    fake_vcpu_exit(v, exit_handle_xsetbv);
     assert_int_equal(fake_hw.cpuid_calls, 0);
 }
 

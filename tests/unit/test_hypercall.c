@@ -49,7 +49,7 @@ static uint64_t vmcall(uint64_t nr, uint64_t rbx, uint64_t rcx)
     v->regs.gpr[REG_RAX] = nr;
     v->regs.gpr[REG_RBX] = rbx;
     v->regs.gpr[REG_RCX] = rcx;
-    exit_handle_vmcall(v);
+    fake_vcpu_exit(v, exit_handle_vmcall);
     return v->regs.gpr[REG_RAX];
 }
 

@@ -143,19 +143,19 @@ static void test_vcpu_wrappers_use_vm_bitmaps(void **state)
     (void)state;
     static struct vm vm;
     memset(&vm, 0, sizeof(vm));
-    vm.vcpu.guest = &vm.g;
+    vm.vcpus[0].guest = &vm.g;
     vm.g.io_bitmap[0] = (paddr_t)(uintptr_t)io_a; /* host tests: physical = host pointer */
     vm.g.io_bitmap[1] = (paddr_t)(uintptr_t)io_b;
     vm.g.msr_bitmap = (paddr_t)(uintptr_t)msrs;
-    assert_int_equal(vcpu_set_io_intercept(&vm.vcpu, 0x60, 5, true), 0);
+    assert_int_equal(vcpu_set_io_intercept(&vm.vcpus[0], 0x60, 5, true), 0);
     assert_int_equal(io_a[0x60 / 8], 0x1F);
-    assert_int_equal(vcpu_set_io_intercept(&vm.vcpu, 0xCF8, 8, true), 0);
-    assert_int_equal(vcpu_set_io_intercept(&vm.vcpu, 0xFFF8, 16, true), -1);
+    assert_int_equal(vcpu_set_io_intercept(&vm.vcpus[0], 0xCF8, 8, true), 0);
+    assert_int_equal(vcpu_set_io_intercept(&vm.vcpus[0], 0xFFF8, 16, true), -1);
     assert_int_equal(bits_set(io_a) + bits_set(io_b), 13);
-    assert_int_equal(vcpu_set_msr_intercept(&vm.vcpu, MSR_IA32_TSC_AUX, false, false), 0);
+    assert_int_equal(vcpu_set_msr_intercept(&vm.vcpus[0], MSR_IA32_TSC_AUX, false, false), 0);
     assert_false(intercept_msr_is(msrs, MSR_IA32_TSC_AUX, false));
     assert_false(intercept_msr_is(msrs, MSR_IA32_TSC_AUX, true));
-    assert_int_equal(vcpu_set_msr_intercept(&vm.vcpu, 0x40000000, false, false), -1);
+    assert_int_equal(vcpu_set_msr_intercept(&vm.vcpus[0], 0x40000000, false, false), -1);
 }
 
 int main(void)

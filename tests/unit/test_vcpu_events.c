@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include "kernel/lib/msr.h"
 #include "kernel/lib/x86.h"
+#include "vmx/cpu/entry.h"
 #include "vmx/vcpu/vcpu.h"
 #include "vmx/vm/vm.h"
 #include "vmx/cpu/vmcs_fields.h"
@@ -173,17 +174,28 @@ static void test_queue_overflow(void **state)
 
 /* ---- delivery ---- */
 
+/* The entry after an exit whose IDT-vectoring information was idt (error code idt_error). */
+static void deliver(uint32_t idt, uint32_t idt_error)
+{
+    fake_vmcs_set(VMCS_IDT_VECTORING_INFO, idt);
+    fake_vmcs_set(VMCS_IDT_VECTORING_ERROR_CODE, idt_error);
+    assert_int_equal(vmx_enter(&v->regs, 1), 0); /* the fake's exit stub reads the exit */
+    vcpu_exit_begin(v);
+    vcpu_deliver_events(v);
+    vcpu_write_back(v);
+}
+
 static void test_idt_vectoring_reinjected_first(void **state)
 {
     (void)state;
     vcpu_inject_exception(v, EXC_GP, true, 0);
     uint32_t idt = INFO(INTR_TYPE_HW_EXCEPTION, EXC_PF) | INTR_INFO_ERROR_CODE_VALID;
-    vcpu_deliver_events(v, idt, 0x6);
+    deliver(idt, 0x6);
     assert_int_equal(fake_vmcs_get(VMCS_ENTRY_INTR_INFO), 0x80000B0E);
     assert_int_equal(fake_vmcs_get(VMCS_ENTRY_EXCEPTION_ERROR_CODE), 0x6);
     assert_false(fake_vmcs_written(VMCS_ENTRY_INSTRUCTION_LEN));
     assert_int_equal(v->event_count, 1); /* the queued #GP waits for the next entry */
-    vcpu_deliver_events(v, 0, 0);
+    deliver(0, 0);
     assert_int_equal(fake_vmcs_get(VMCS_ENTRY_INTR_INFO), 0x80000B0D);
     assert_int_equal(fake_vmcs_get(VMCS_ENTRY_EXCEPTION_ERROR_CODE), 0);
     assert_int_equal(v->event_count, 0);
@@ -193,18 +205,18 @@ static void test_idt_vectoring_software_interrupt_length(void **state)
 {
     (void)state;
     fake_vmcs_set(VMCS_EXIT_INSTRUCTION_LEN, 2); /* CD 80 */
-    vcpu_deliver_events(v, INFO(INTR_TYPE_SW_INTERRUPT, 0x80), 0);
+    deliver(INFO(INTR_TYPE_SW_INTERRUPT, 0x80), 0);
     assert_int_equal(fake_vmcs_get(VMCS_ENTRY_INTR_INFO), 0x80000480);
     assert_int_equal(fake_vmcs_get(VMCS_ENTRY_INSTRUCTION_LEN), 2);
     assert_false(fake_vmcs_written(VMCS_ENTRY_EXCEPTION_ERROR_CODE));
 
     fake_vmcs_set(VMCS_EXIT_INSTRUCTION_LEN, 1); /* CC: INT3 */
-    vcpu_deliver_events(v, INFO(INTR_TYPE_SW_EXCEPTION, EXC_BP), 0);
+    deliver(INFO(INTR_TYPE_SW_EXCEPTION, EXC_BP), 0);
     assert_int_equal(fake_vmcs_get(VMCS_ENTRY_INTR_INFO), 0x80000603);
     assert_int_equal(fake_vmcs_get(VMCS_ENTRY_INSTRUCTION_LEN), 1);
 
     fake_vmcs_set(VMCS_EXIT_INSTRUCTION_LEN, 3); /* F1 (INT1) with prefixes */
-    vcpu_deliver_events(v, INFO(INTR_TYPE_PRIV_SW_EXCEPTION, EXC_DB), 0);
+    deliver(INFO(INTR_TYPE_PRIV_SW_EXCEPTION, EXC_DB), 0);
     assert_int_equal(fake_vmcs_get(VMCS_ENTRY_INTR_INFO), 0x80000501);
     assert_int_equal(fake_vmcs_get(VMCS_ENTRY_INSTRUCTION_LEN), 3);
 }
@@ -214,9 +226,9 @@ static void test_idt_vectoring_nmi_and_interrupt(void **state)
     (void)state;
     fake_vmcs_set(VMCS_EXIT_INSTRUCTION_LEN, 5);
     fake_vmcs_set(VMCS_GUEST_RFLAGS, RFLAGS_RESERVED1); /* IF=0 does not stop a re-injection */
-    vcpu_deliver_events(v, INFO(INTR_TYPE_EXT_INTERRUPT, EXT_INT_VECTOR), 0);
+    deliver(INFO(INTR_TYPE_EXT_INTERRUPT, EXT_INT_VECTOR), 0);
     assert_int_equal(fake_vmcs_get(VMCS_ENTRY_INTR_INFO), 0x80000030);
-    vcpu_deliver_events(v, INFO(INTR_TYPE_NMI, EXC_NMI), 0);
+    deliver(INFO(INTR_TYPE_NMI, EXC_NMI), 0);
     assert_int_equal(fake_vmcs_get(VMCS_ENTRY_INTR_INFO), 0x80000202);
     assert_false(fake_vmcs_written(VMCS_ENTRY_INSTRUCTION_LEN));
 }
@@ -225,7 +237,7 @@ static void test_empty_queue_turns_window_off(void **state)
 {
     (void)state;
     fake_vmcs_set(VMCS_PROC_BASED_CTLS, PROC_BASE | PROC_INT_WINDOW_EXITING);
-    vcpu_deliver_events(v, 0, 0);
+    deliver(0, 0);
     assert_int_equal(fake_vmcs_get(VMCS_PROC_BASED_CTLS), PROC_BASE);
     assert_false(fake_vmcs_written(VMCS_ENTRY_INTR_INFO));
 }
@@ -233,7 +245,7 @@ static void test_empty_queue_turns_window_off(void **state)
 static void test_empty_queue_no_needless_write(void **state)
 {
     (void)state;
-    vcpu_deliver_events(v, 0, 0);
+    deliver(0, 0);
     assert_false(fake_vmcs_written(VMCS_PROC_BASED_CTLS));
     assert_false(fake_vmcs_written(VMCS_ENTRY_INTR_INFO));
 }
@@ -243,7 +255,7 @@ static void test_interrupt_blocked_by_if(void **state)
     (void)state;
     fake_vmcs_set(VMCS_GUEST_RFLAGS, RFLAGS_RESERVED1);
     queue(INTR_TYPE_EXT_INTERRUPT, EXT_INT_VECTOR);
-    vcpu_deliver_events(v, 0, 0);
+    deliver(0, 0);
     assert_int_equal(fake_vmcs_get(VMCS_PROC_BASED_CTLS), PROC_BASE | PROC_INT_WINDOW_EXITING);
     assert_false(fake_vmcs_written(VMCS_ENTRY_INTR_INFO));
     assert_int_equal(v->event_count, 1);
@@ -257,7 +269,7 @@ static void test_interrupt_blocked_by_sti_and_mov_ss(void **state)
         setup(NULL);
         fake_vmcs_set(VMCS_GUEST_INTERRUPTIBILITY, blocking[i]);
         queue(INTR_TYPE_EXT_INTERRUPT, EXT_INT_VECTOR);
-        vcpu_deliver_events(v, 0, 0);
+        deliver(0, 0);
         assert_int_equal(fake_vmcs_get(VMCS_PROC_BASED_CTLS), PROC_BASE | PROC_INT_WINDOW_EXITING);
         assert_false(fake_vmcs_written(VMCS_ENTRY_INTR_INFO));
         assert_int_equal(v->event_count, 1);
@@ -270,11 +282,11 @@ static void test_interrupt_delivered_when_open(void **state)
     fake_vmcs_set(VMCS_PROC_BASED_CTLS, PROC_BASE | PROC_INT_WINDOW_EXITING);
     fake_vmcs_set(VMCS_GUEST_INTERRUPTIBILITY, INTERRUPTIBILITY_NMI); /* no effect on INTR */
     queue(INTR_TYPE_EXT_INTERRUPT, EXT_INT_VECTOR);
-    vcpu_deliver_events(v, 0, 0);
+    deliver(0, 0);
     assert_int_equal(fake_vmcs_get(VMCS_ENTRY_INTR_INFO), 0x80000030);
     assert_false(fake_vmcs_written(VMCS_ENTRY_EXCEPTION_ERROR_CODE));
     assert_int_equal(v->event_count, 0);
-    vcpu_deliver_events(v, 0, 0); /* next entry: queue empty, window off */
+    deliver(0, 0); /* next entry: queue empty, window off */
     assert_int_equal(fake_vmcs_get(VMCS_PROC_BASED_CTLS), PROC_BASE);
 }
 
@@ -283,7 +295,7 @@ static void test_nmi_blocked_sets_nmi_window(void **state)
     (void)state;
     fake_vmcs_set(VMCS_GUEST_INTERRUPTIBILITY, INTERRUPTIBILITY_NMI);
     queue(INTR_TYPE_NMI, EXC_NMI);
-    vcpu_deliver_events(v, 0, 0);
+    deliver(0, 0);
     assert_int_equal(fake_vmcs_get(VMCS_PROC_BASED_CTLS), PROC_BASE | PROC_NMI_WINDOW_EXITING);
     assert_false(fake_vmcs_written(VMCS_ENTRY_INTR_INFO));
     assert_int_equal(v->event_count, 1);
@@ -302,7 +314,7 @@ static void test_nmi_window_needs_virtual_nmis(void **state)
     vmx_config.ctl[VMX_CTL_PIN] = PIN_EXT_INT_EXITING | PIN_NMI_EXITING;
     fake_vmcs_set(VMCS_GUEST_INTERRUPTIBILITY, INTERRUPTIBILITY_NMI);
     queue(INTR_TYPE_NMI, EXC_NMI);
-    vcpu_deliver_events(v, 0, 0);
+    deliver(0, 0);
     assert_int_equal(fake_vmcs_get(VMCS_PROC_BASED_CTLS) & PROC_NMI_WINDOW_EXITING, 0);
     assert_false(fake_vmcs_written(VMCS_ENTRY_INTR_INFO));
 }
@@ -318,7 +330,7 @@ static void test_nmi_not_injected_under_mov_ss_blocking(void **state)
     (void)state;
     fake_vmcs_set(VMCS_GUEST_INTERRUPTIBILITY, INTERRUPTIBILITY_MOV_SS);
     queue(INTR_TYPE_NMI, EXC_NMI);
-    vcpu_deliver_events(v, 0, 0);
+    deliver(0, 0);
     assert_false(fake_vmcs_written(VMCS_ENTRY_INTR_INFO));
     assert_int_equal(v->event_count, 1);
 }
@@ -328,7 +340,7 @@ static void test_nmi_delivered_with_if_clear(void **state)
     (void)state;
     fake_vmcs_set(VMCS_GUEST_RFLAGS, RFLAGS_RESERVED1);
     queue(INTR_TYPE_NMI, EXC_NMI);
-    vcpu_deliver_events(v, 0, 0);
+    deliver(0, 0);
     assert_int_equal(fake_vmcs_get(VMCS_ENTRY_INTR_INFO), 0x80000202);
     assert_int_equal(v->event_count, 0);
 }
@@ -339,7 +351,7 @@ static void test_exception_delivered_regardless_of_if(void **state)
     fake_vmcs_set(VMCS_GUEST_RFLAGS, RFLAGS_RESERVED1);
     fake_vmcs_set(VMCS_GUEST_INTERRUPTIBILITY, INTERRUPTIBILITY_STI);
     vcpu_inject_exception(v, EXC_UD, false, 0);
-    vcpu_deliver_events(v, 0, 0);
+    deliver(0, 0);
     assert_int_equal(fake_vmcs_get(VMCS_ENTRY_INTR_INFO), 0x80000306);
     assert_false(fake_vmcs_written(VMCS_ENTRY_EXCEPTION_ERROR_CODE));
     assert_int_equal(v->event_count, 0);
@@ -357,7 +369,7 @@ static void test_real_mode_exception_has_no_error_code(void **state)
     (void)state;
     fake_vmcs_set(VMCS_GUEST_CR0, CR0_ET | CR0_NE);
     vcpu_inject_gp0(v);
-    vcpu_deliver_events(v, 0, 0);
+    deliver(0, 0);
     assert_int_equal(fake_vmcs_get(VMCS_ENTRY_INTR_INFO), 0x8000030D);
     assert_int_equal(v->event_count, 0);
 }
@@ -369,15 +381,15 @@ static void test_queue_delivered_in_order(void **state)
     vcpu_inject_exception(v, EXC_GP, true, 0x18);
     vcpu_inject_exception(v, EXC_AC, true, 0);
     assert_int_equal(v->event_count, 3);
-    vcpu_deliver_events(v, 0, 0);
+    deliver(0, 0);
     assert_int_equal(fake_vmcs_get(VMCS_ENTRY_INTR_INFO), 0x80000301);
     assert_int_equal(v->event_count, 2);
     assert_event(0, EXC_GP, true, 0x18);
     assert_event(1, EXC_AC, true, 0);
-    vcpu_deliver_events(v, 0, 0);
+    deliver(0, 0);
     assert_int_equal(fake_vmcs_get(VMCS_ENTRY_INTR_INFO), 0x80000B0D);
     assert_int_equal(fake_vmcs_get(VMCS_ENTRY_EXCEPTION_ERROR_CODE), 0x18);
-    vcpu_deliver_events(v, 0, 0);
+    deliver(0, 0);
     assert_int_equal(fake_vmcs_get(VMCS_ENTRY_INTR_INFO), 0x80000B11);
     assert_int_equal(v->event_count, 0);
 }
@@ -390,7 +402,7 @@ static void test_skip_clears_sti_and_mov_ss_blocking(void **state)
     fake_vmcs_set(VMCS_EXIT_INSTRUCTION_LEN, 3);
     fake_vmcs_set(VMCS_GUEST_INTERRUPTIBILITY, INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS |
                                                    INTERRUPTIBILITY_NMI | INTERRUPTIBILITY_SMI);
-    vcpu_skip_instruction(v);
+    fake_vcpu_exit(v, vcpu_skip_instruction);
     assert_int_equal(fake_vmcs_get(VMCS_GUEST_RIP), RIP0 + 3);
     assert_int_equal(fake_vmcs_get(VMCS_GUEST_INTERRUPTIBILITY),
                      INTERRUPTIBILITY_NMI | INTERRUPTIBILITY_SMI);
@@ -401,7 +413,7 @@ static void test_skip_leaves_interruptibility_alone_when_clear(void **state)
     (void)state;
     fake_vmcs_set(VMCS_EXIT_INSTRUCTION_LEN, 1);
     fake_vmcs_set(VMCS_GUEST_INTERRUPTIBILITY, INTERRUPTIBILITY_NMI);
-    vcpu_skip_instruction(v);
+    fake_vcpu_exit(v, vcpu_skip_instruction);
     assert_int_equal(fake_vmcs_get(VMCS_GUEST_RIP), RIP0 + 1);
     assert_false(fake_vmcs_written(VMCS_GUEST_INTERRUPTIBILITY));
 }
@@ -411,7 +423,7 @@ static void test_skip_wraps_outside_64_bit_mode(void **state)
     (void)state;
     fake_vmcs_set(VMCS_GUEST_RIP, 0xFFFFFFFEull);
     fake_vmcs_set(VMCS_EXIT_INSTRUCTION_LEN, 5);
-    vcpu_skip_instruction(v);
+    fake_vcpu_exit(v, vcpu_skip_instruction);
     assert_int_equal(fake_vmcs_get(VMCS_GUEST_RIP), 3);
 }
 
@@ -423,7 +435,7 @@ static void test_skip_64_bit_mode_does_not_wrap(void **state)
     fake_vmcs_set(VMCS_ENTRY_CTLS, ENTRY_IA32E_MODE_GUEST | ENTRY_LOAD_EFER | ENTRY_LOAD_PAT);
     fake_vmcs_set(VMCS_GUEST_RIP, 0xFFFFFFFEull);
     fake_vmcs_set(VMCS_EXIT_INSTRUCTION_LEN, 5);
-    vcpu_skip_instruction(v);
+    fake_vcpu_exit(v, vcpu_skip_instruction);
     assert_int_equal(fake_vmcs_get(VMCS_GUEST_RIP), 0x100000003ull);
 }
 
@@ -437,8 +449,52 @@ static void test_skip_cs_l_without_lma_wraps(void **state)
     fake_vmcs_set(VMCS_ENTRY_CTLS, ENTRY_LOAD_EFER | ENTRY_LOAD_PAT);
     fake_vmcs_set(VMCS_GUEST_RIP, 0xFFFFFFFEull);
     fake_vmcs_set(VMCS_EXIT_INSTRUCTION_LEN, 5);
-    vcpu_skip_instruction(v);
+    fake_vcpu_exit(v, vcpu_skip_instruction);
     assert_int_equal(fake_vmcs_get(VMCS_GUEST_RIP), 3);
+}
+
+/* A completed instruction clears RFLAGS.RF (SDM vol. 3 §18.3.1.1): the instruction breakpoint it
+   suppressed was for this instruction only. */
+static void test_skip_clears_rf(void **state)
+{
+    (void)state;
+    fake_vmcs_set(VMCS_EXIT_INSTRUCTION_LEN, 2);
+    fake_vmcs_set(VMCS_GUEST_RFLAGS, RFLAGS_RESERVED1 | RFLAGS_IF | RFLAGS_RF);
+    fake_vcpu_exit(v, vcpu_skip_instruction);
+    assert_int_equal(fake_vmcs_get(VMCS_GUEST_RIP), RIP0 + 2);
+    assert_int_equal(fake_vmcs_get(VMCS_GUEST_RFLAGS), RFLAGS_RESERVED1 | RFLAGS_IF);
+    assert_int_equal(fake_vmcs_writes(VMCS_GUEST_RFLAGS), 1);
+    assert_false(fake_vmcs_written(VMCS_GUEST_PENDING_DBG_EXCEPTIONS));
+}
+
+static void test_skip_without_rf_or_tf_leaves_rflags_alone(void **state)
+{
+    (void)state;
+    fake_vmcs_set(VMCS_EXIT_INSTRUCTION_LEN, 2);
+    fake_vcpu_exit(v, vcpu_skip_instruction);
+    assert_int_equal(fake_vmcs_get(VMCS_GUEST_RIP), RIP0 + 2);
+    assert_false(fake_vmcs_written(VMCS_GUEST_RFLAGS));
+    assert_false(fake_vmcs_written(VMCS_GUEST_PENDING_DBG_EXCEPTIONS));
+}
+
+/* With RFLAGS.TF the emulated instruction owes the guest a single-step #DB: pending debug
+   exception BS (bit 14, SDM vol. 3 §25.4.2), added to what is already pending (here B0). */
+#define PENDING_DBG_B0 (1ull << 0)
+#define PENDING_DBG_BS (1ull << 14)
+static void test_skip_with_tf_makes_single_step_pending(void **state)
+{
+    (void)state;
+    fake_vmcs_set(VMCS_EXIT_INSTRUCTION_LEN, 3);
+    fake_vmcs_set(VMCS_GUEST_RFLAGS, RFLAGS_RESERVED1 | RFLAGS_TF | RFLAGS_RF);
+    fake_vmcs_set(VMCS_GUEST_PENDING_DBG_EXCEPTIONS, PENDING_DBG_B0);
+    fake_vmcs_set(VMCS_GUEST_INTERRUPTIBILITY, INTERRUPTIBILITY_STI);
+    fake_vcpu_exit(v, vcpu_skip_instruction);
+    assert_int_equal(fake_vmcs_get(VMCS_GUEST_RIP), RIP0 + 3);
+    assert_int_equal(fake_vmcs_get(VMCS_GUEST_PENDING_DBG_EXCEPTIONS),
+                     PENDING_DBG_B0 | PENDING_DBG_BS);
+    assert_int_equal(fake_vmcs_get(VMCS_GUEST_RFLAGS), RFLAGS_RESERVED1 | RFLAGS_TF);
+    assert_int_equal(fake_vmcs_get(VMCS_GUEST_INTERRUPTIBILITY), 0);
+    assert_int_equal(v->event_count, 0); /* the CPU delivers it at entry, not hv's queue */
 }
 
 /* ---- register access ---- */
@@ -450,6 +506,8 @@ static void test_reg_access_rsp_in_vmcs(void **state)
     v->regs.gpr[REG_RSP] = 0xBAD;
     assert_int_equal(vcpu_reg(v, REG_RSP), 0x7FF0);
     vcpu_set_reg(v, REG_RSP, 0x6000);
+    assert_int_equal(vcpu_reg(v, REG_RSP), 0x6000);
+    vcpu_write_back(v); /* before the next entry */
     assert_int_equal(fake_vmcs_get(VMCS_GUEST_RSP), 0x6000);
     assert_int_equal(v->regs.gpr[REG_RSP], 0xBAD);
     vcpu_set_reg(v, REG_R15, 0x1515);
@@ -487,6 +545,9 @@ int main(void)
         cmocka_unit_test_setup(test_skip_wraps_outside_64_bit_mode, setup),
         cmocka_unit_test_setup(test_skip_64_bit_mode_does_not_wrap, setup),
         cmocka_unit_test_setup(test_skip_cs_l_without_lma_wraps, setup),
+        cmocka_unit_test_setup(test_skip_clears_rf, setup),
+        cmocka_unit_test_setup(test_skip_without_rf_or_tf_leaves_rflags_alone, setup),
+        cmocka_unit_test_setup(test_skip_with_tf_makes_single_step_pending, setup),
         cmocka_unit_test_setup(test_reg_access_rsp_in_vmcs, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

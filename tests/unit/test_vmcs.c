@@ -7,8 +7,10 @@
 #include <cmocka.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include "kernel/percpu.h"
 #include "vmx/cpu/vmcs.h"
 #include "vmx/cpu/vmcs_fields.h"
+#include "vmx/cpu/vmx.h"
 #include "tests/unit/fake_vmcs.h"
 #include "tests/unit/fake.h"
 
@@ -211,6 +213,22 @@ static void test_error_take_unsupported_write(void **state)
     assert_string_equal(buf, "");
 }
 
+/* The record is per CPU (struct vmx_cpu): a failure on one CPU is not another CPU's to take. */
+static void test_error_record_is_per_cpu(void **state)
+{
+    (void)state;
+    struct vmx_cpu other_cpu = {0};
+    struct vmx_cpu *this_vmx = this_cpu()->vmx;
+    fake_vmcs_set_unsupported(VMCS_TSC_MULTIPLIER, true);
+    vmcs_write64(VMCS_TSC_MULTIPLIER, 1);
+    assert_true(this_vmx->vmcs_err.failed);
+    this_cpu()->vmx = &other_cpu;
+    assert_false(vmcs_error_take(buf, sizeof(buf)));
+    this_cpu()->vmx = this_vmx;
+    assert_true(vmcs_error_take(buf, sizeof(buf)));
+    assert_false(other_cpu.vmcs_err.failed);
+}
+
 static void test_error_take_unsupported_read(void **state)
 {
     (void)state;
@@ -337,6 +355,7 @@ int main(void)
         cmocka_unit_test_setup(test_describe_instruction_error, setup),
         cmocka_unit_test_setup(test_typed_access, setup),
         cmocka_unit_test_setup(test_error_take_unsupported_write, setup),
+        cmocka_unit_test_setup(test_error_record_is_per_cpu, setup),
         cmocka_unit_test_setup(test_error_take_unsupported_read, setup),
         cmocka_unit_test_setup(test_error_first_failure_wins, setup),
         cmocka_unit_test_setup(test_error_clear_forgets, setup),

@@ -5,8 +5,10 @@
 ;   or VMRESUME. Returns 0 after a VM exit (guest registers saved back into *regs), or
 ;   VMX_FAIL_INVALID (1) / VMX_FAIL_VALID (2) when the instruction itself failed.
 ;
-; HOST_RSP is written on every entry: it is this stack, with *regs on top, so the exit stub
-; finds where to save the guest's registers. HOST_RIP is vmx_exit_stub (set once per VMCS).
+; HOST_RSP is this stack, with *regs on top, so the exit stub finds where to save the guest's
+; registers. It is written only when it differs from regs->host_rsp (what the VMCS holds): the
+; run loop enters from the same frame of the vCPU's own host stack, so after the first entry the
+; VMWRITE is skipped. HOST_RIP is vmx_exit_stub (set once per VMCS).
 bits 64
 
 %define VMCS_HOST_RSP 0x6C14
@@ -29,6 +31,16 @@ bits 64
 %define R_R14 112
 %define R_R15 120
 %define R_CR2 128
+%define R_HOST_RSP 136
+%define R_VMCS 144                  ; uint64_t vmcs[], indexed as VMX_STUB_* (vmx/cpu/entry.h)
+
+; Read by the exit stub, in the order of VMX_STUB_* (SDM vol. 3 Appendix B encodings).
+%define VMCS_EXIT_REASON            0x4402
+%define VMCS_IDT_VECTORING_INFO     0x4408
+%define VMCS_EXIT_INSTRUCTION_LEN   0x440C
+%define VMCS_GUEST_RIP              0x681E
+%define VMCS_GUEST_RFLAGS           0x6820
+%define VMCS_GUEST_INTERRUPTIBILITY 0x4824
 
 global vmx_enter
 global vmx_exit_stub
@@ -45,9 +57,13 @@ vmx_enter:
     push r15
     push rdi                        ; *regs, found at [HOST_RSP] after an exit
 
+    cmp rsp, [rdi + R_HOST_RSP]
+    je .host_rsp_set
     mov rax, VMCS_HOST_RSP
     vmwrite rax, rsp
     jbe .fail_early                 ; CF or ZF: the VMWRITE failed
+    mov [rdi + R_HOST_RSP], rsp
+.host_rsp_set:
 
     mov rax, [rdi + R_CR2]
     mov cr2, rax
@@ -134,5 +150,19 @@ vmx_exit_stub:
     mov [rdi + R_RDI], rax
     mov rax, cr2
     mov [rdi + R_CR2], rax
+    ; The fields every exit uses, once each (VMREAD zero-extends a 32-bit field). They cannot
+    ; fail: this CPU's VMCS is current and the encodings exist on every VMX CPU.
+    mov eax, VMCS_EXIT_REASON
+    vmread [rdi + R_VMCS + 0 * 8], rax
+    mov eax, VMCS_IDT_VECTORING_INFO
+    vmread [rdi + R_VMCS + 1 * 8], rax
+    mov eax, VMCS_EXIT_INSTRUCTION_LEN
+    vmread [rdi + R_VMCS + 2 * 8], rax
+    mov eax, VMCS_GUEST_RIP
+    vmread [rdi + R_VMCS + 3 * 8], rax
+    mov eax, VMCS_GUEST_RFLAGS
+    vmread [rdi + R_VMCS + 4 * 8], rax
+    mov eax, VMCS_GUEST_INTERRUPTIBILITY
+    vmread [rdi + R_VMCS + 5 * 8], rax
     xor eax, eax
     jmp vmx_enter.out

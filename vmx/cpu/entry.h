@@ -1,6 +1,7 @@
 /* VM entry and exit (vmx/cpu/entry.asm): the guest register file the entry code loads and saves,
    and the entry points. */
 #pragma once
+#include <stddef.h>
 #include <stdint.h>
 
 /* Guest general registers, indexed by the x86 register number (0 RAX ... 15 R15) so exit
@@ -26,10 +27,33 @@ enum {
     REG_COUNT
 };
 
+/* The VMCS fields the exit stub reads right after every VM exit, into vcpu_regs.vmcs[] at these
+   indices, two instructions each: what every exit uses (its reason, the event it interrupted,
+   the RIP a handler advances and the state that advance changes). vmx/vcpu/vcpu.h caches more
+   fields, read when first used, in the slots after them. */
+enum {
+    VMX_STUB_EXIT_REASON,
+    VMX_STUB_IDT_VECTORING_INFO,
+    VMX_STUB_INSTRUCTION_LEN,
+    VMX_STUB_RIP,
+    VMX_STUB_RFLAGS,
+    VMX_STUB_INTERRUPTIBILITY,
+    VMX_STUB_FIELDS
+};
+#define VCPU_REGS_VMCS_SLOTS 24
+
 struct vcpu_regs {
     uint64_t gpr[REG_COUNT];
     uint64_t cr2;
+    /* The HOST_RSP this vCPU's VMCS holds (0: not written yet). The entry code writes the field
+       only when its stack pointer differs: from the same run loop it never does. */
+    uint64_t host_rsp;
+    uint64_t vmcs[VCPU_REGS_VMCS_SLOTS]; /* the values of the vCPU's VMCS cache */
 };
+_Static_assert(offsetof(struct vcpu_regs, cr2) == 128 &&
+                   offsetof(struct vcpu_regs, host_rsp) == 136 &&
+                   offsetof(struct vcpu_regs, vmcs) == 144,
+               "the offsets vmx/cpu/entry.asm uses (R_CR2, R_HOST_RSP, R_VMCS)");
 
 /* Entry assembly: 0 after a VM exit, else the vmx_status of the failed VMLAUNCH/VMRESUME. */
 int vmx_enter(struct vcpu_regs *regs, int launched);

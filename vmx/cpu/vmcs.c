@@ -1,49 +1,47 @@
 #include "vmx/cpu/vmcs.h"
 #include "kernel/lib/fmt.h"
 #include "kernel/log.h"
+#include "kernel/percpu.h"
+#include "vmx/cpu/vmx.h"
 #include "vmx/cpu/vmx_ops.h"
 
-static struct {
-    bool failed;
-    bool write;
-    uint32_t field;
-    enum vmx_status status;
-    uint32_t error;
-} vmcs_err;
+/* This CPU's record: VMREAD/VMWRITE act on the current VMCS of the CPU that executes them. */
+static struct vmcs_error_record *error_record(void)
+{
+    return &this_cpu()->vmx->vmcs_err;
+}
 
 uint64_t vmcs_access_failed(bool write, enum vmcs_field field, enum vmx_status st)
 {
+    struct vmcs_error_record *err = error_record();
     uint64_t number = 0;
-    if (vmcs_err.failed)
+    if (err->failed)
         return 0;
     if (st == VMX_FAIL_VALID)
         vmx_read(VMCS_VM_INSTRUCTION_ERROR, &number);
-    vmcs_err.failed = true;
-    vmcs_err.write = write;
-    vmcs_err.field = field;
-    vmcs_err.status = st;
-    vmcs_err.error = (uint32_t)number;
+    *err = (struct vmcs_error_record){true, write, field, st, (uint32_t)number};
     return 0;
 }
 
 void vmcs_error_clear(void)
 {
-    vmcs_err.failed = false;
+    error_record()->failed = false;
 }
 
 bool vmcs_error_take(char *buf, size_t size)
 {
-    if (!vmcs_err.failed)
+    struct vmcs_error_record *err = error_record();
+    if (!err->failed)
         return false;
-    const char *name = vmcs_field_name(vmcs_err.field);
-    const char *op = vmcs_err.write ? "VMWRITE" : "VMREAD";
-    if (vmcs_err.status == VMX_FAIL_INVALID)
+    const char *name = vmcs_field_name(err->field);
+    const char *op = err->write ? "VMWRITE" : "VMREAD";
+    if (err->status == VMX_FAIL_INVALID)
         fmt_snprintf(buf, size, "%s %s (0x%x): VMfailInvalid (no current VMCS)", op,
-                     name ? name : "?", vmcs_err.field);
+                     name ? name : "?", err->field);
     else
         fmt_snprintf(buf, size, "%s %s (0x%x): VM-instruction error %u (%s)", op, name ? name : "?",
-                     vmcs_err.field, vmcs_err.error, vm_instruction_error_name(vmcs_err.error));
-    vmcs_err.failed = false;
+                     err->field, err->error, vm_instruction_error_name(err->error));
+    err->failed = false;
     return true;
 }
 

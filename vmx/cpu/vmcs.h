@@ -10,6 +10,16 @@
 #include "vmx/cpu/vmcs_fields.h"
 #include "vmx/cpu/vmx_ops.h"
 
+/* The first failed VMREAD/VMWRITE since vmcs_error_clear, per CPU (struct vmx_cpu): each CPU
+   accesses its own current VMCS. */
+struct vmcs_error_record {
+    bool failed;
+    bool write;
+    uint32_t field;
+    enum vmx_status status;
+    uint32_t error; /* VM-instruction error number, for VMfailValid */
+};
+
 /* Records the first failed access (out of line: the inline accessors stay small). Returns 0,
    the value a failed read yields. */
 uint64_t vmcs_access_failed(bool write, enum vmcs_field f, enum vmx_status st);

@@ -3,11 +3,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "mm/buddy.h"
+#include "vmx/cpu/vmcs.h"
 #include "vmx/cpu/vmx_caps.h"
 
+/* One CPU's VMX state (this_cpu()->vmx). */
 struct vmx_cpu {
     paddr_t vmxon_region;
     bool on;
+    struct vmcs_error_record vmcs_err; /* vmx/cpu/vmcs.c */
 };
 
 extern struct vmx_caps vmx_caps;

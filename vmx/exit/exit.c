@@ -61,19 +61,18 @@ const char *exit_reason_name(uint32_t basic)
     return "unknown exit reason";
 }
 
-void exit_log_decoded(const struct vcpu *v, uint32_t exit_reason)
+void exit_log_decoded(struct vcpu *v, uint32_t exit_reason)
 {
     uint32_t basic = VMX_EXIT_REASON_BASIC(exit_reason);
     log_warn("vm %s: exit %u (%s)%s qualification=0x%llx RIP=0x%llx len=%u info=0x%x",
              v->guest->name, basic, exit_reason_name(basic),
              exit_reason & VMX_EXIT_REASON_ENTRY_FAIL ? " [VM-entry failure]" : "",
-             (unsigned long long)vmcs_readnat(VMCS_EXIT_QUALIFICATION),
-             (unsigned long long)vmcs_readnat(VMCS_GUEST_RIP),
-             vmcs_read32(VMCS_EXIT_INSTRUCTION_LEN), vmcs_read32(VMCS_EXIT_INSTRUCTION_INFO));
+             (unsigned long long)vcpu_exit_qualification(v), (unsigned long long)vcpu_rip(v),
+             vcpu_instruction_len(v), vmcs_read32(VMCS_EXIT_INSTRUCTION_INFO));
     log_warn("vm %s:   guest-linear=0x%llx guest-physical=0x%llx intr-info=0x%x idt-vectoring=0x%x",
              v->guest->name, (unsigned long long)vmcs_readnat(VMCS_GUEST_LINEAR_ADDRESS),
              (unsigned long long)vmcs_read64(VMCS_GUEST_PHYSICAL_ADDRESS),
-             vmcs_read32(VMCS_EXIT_INTR_INFO), vmcs_read32(VMCS_IDT_VECTORING_INFO));
+             vmcs_read32(VMCS_EXIT_INTR_INFO), (uint32_t)vcpu_field(v, VCPU_IDT_VECTORING_INFO));
 }
 
 static void exit_unhandled(struct vcpu *v, uint32_t exit_reason)
@@ -90,7 +89,7 @@ void exit_dispatch(struct vcpu *v, uint32_t exit_reason)
     if (basic < VMX_EXIT_COUNT)
         v->exit_counts[basic]++;
     log_debug("vm %s: exit %s at RIP 0x%llx", v->guest->name, exit_reason_name(basic),
-              (unsigned long long)vmcs_readnat(VMCS_GUEST_RIP));
+              (unsigned long long)vcpu_rip(v));
     exit_handler_fn handler = basic < VMX_EXIT_COUNT ? exit_handlers[basic] : 0;
     if (handler)
         handler(v);

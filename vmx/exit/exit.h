@@ -10,7 +10,7 @@ const char *exit_reason_name(uint32_t basic_reason);
 /* Handles one exit; the handler advances RIP, injects an event, or ends the VM. */
 void exit_dispatch(struct vcpu *v, uint32_t exit_reason);
 /* Logs the decoded exit (name, qualification, RIP, instruction length/info, GLA, GPA). */
-void exit_log_decoded(const struct vcpu *v, uint32_t exit_reason);
+void exit_log_decoded(struct vcpu *v, uint32_t exit_reason);
 
 /* Handlers, one per exit (files vmx/exit_*.c). */
 void exit_handle_exception_nmi(struct vcpu *v);

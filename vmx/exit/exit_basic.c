@@ -55,16 +55,14 @@ void exit_handle_init(struct vcpu *v)
 void exit_handle_sipi(struct vcpu *v)
 {
     log_info("vm %s: SIPI vector 0x%llx recorded", v->guest->name,
-             (unsigned long long)vmcs_readnat(VMCS_EXIT_QUALIFICATION));
+             (unsigned long long)vcpu_exit_qualification(v));
 }
 
 void exit_handle_event_window(struct vcpu *v)
 {
     /* The window is open: vcpu_deliver_events injects the pending event at this entry and
        turns window exiting off once the queue is empty. */
-    (void)v;
-    uint32_t proc = vmcs_read32(VMCS_PROC_BASED_CTLS);
-    vmcs_write32(VMCS_PROC_BASED_CTLS, proc & ~(PROC_INT_WINDOW_EXITING | PROC_NMI_WINDOW_EXITING));
+    vcpu_set_window_exiting(v, PROC_INT_WINDOW_EXITING | PROC_NMI_WINDOW_EXITING, false);
 }
 
 void exit_handle_hlt(struct vcpu *v)
@@ -75,7 +73,7 @@ void exit_handle_hlt(struct vcpu *v)
     vcpu_skip_instruction(v);
     if (v->event_count)
         return;
-    if (v->lapic && (vmcs_readnat(VMCS_GUEST_RFLAGS) & RFLAGS_IF)) {
+    if (v->lapic && (vcpu_rflags(v) & RFLAGS_IF)) {
         v->halted = true;
         return;
     }
@@ -110,9 +108,8 @@ void exit_handle_monitor_mwait(struct vcpu *v)
 
 void exit_handle_entry_failure(struct vcpu *v)
 {
-    uint32_t reason = vmcs_read32(VMCS_EXIT_REASON);
-    uint32_t basic = VMX_EXIT_REASON_BASIC(reason);
-    uint64_t qual = vmcs_readnat(VMCS_EXIT_QUALIFICATION);
+    uint32_t basic = VMX_EXIT_REASON_BASIC(vcpu_exit_reason(v));
+    uint64_t qual = vcpu_exit_qualification(v);
     log_error("vm %s: VM entry failed: %s, qualification %llu", v->guest->name,
               exit_reason_name(basic), (unsigned long long)qual);
     vmcs_dump();
@@ -134,7 +131,7 @@ static void access_string(uint64_t qual, char *buf)
 
 void exit_handle_ept_violation(struct vcpu *v)
 {
-    uint64_t qual = vmcs_readnat(VMCS_EXIT_QUALIFICATION);
+    uint64_t qual = vcpu_exit_qualification(v);
     uint64_t gpa = vmcs_read64(VMCS_GUEST_PHYSICAL_ADDRESS);
     if (exit_mmio_emulate(v, gpa))
         return;
@@ -147,12 +144,12 @@ void exit_handle_ept_violation(struct vcpu *v)
             v->guest->name, access, (unsigned long long)gpa,
             (unsigned long long)vmcs_readnat(VMCS_GUEST_LINEAR_ADDRESS),
             perms & EPT_READ ? 'r' : '-', perms & EPT_WRITE ? 'w' : '-',
-            perms & EPT_EXEC ? 'x' : '-', (unsigned long long)vmcs_readnat(VMCS_GUEST_RIP));
+            perms & EPT_EXEC ? 'x' : '-', (unsigned long long)vcpu_rip(v));
     else
         log_warn("vm %s: EPT violation: %s at GPA 0x%llx, page perms %c%c%c, RIP 0x%llx",
                  v->guest->name, access, (unsigned long long)gpa, perms & EPT_READ ? 'r' : '-',
                  perms & EPT_WRITE ? 'w' : '-', perms & EPT_EXEC ? 'x' : '-',
-                 (unsigned long long)vmcs_readnat(VMCS_GUEST_RIP));
+                 (unsigned long long)vcpu_rip(v));
     guest_end(v->guest, "killed(EPT violation at GPA 0x%llx %s)", (unsigned long long)gpa, access);
 }
 

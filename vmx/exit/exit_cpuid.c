@@ -11,10 +11,10 @@
 #include "vmx/cpu/vmcs.h"
 
 /* The per-vCPU bits of leaf 1; the rest is the VM's (cpu_model.c). */
-static void filter_features(const struct vcpu *v, struct cpuid_regs *r)
+static void filter_features(struct vcpu *v, struct cpuid_regs *r)
 {
     /* OSXSAVE mirrors the guest's own CR4.OSXSAVE. */
-    if (vcpu_visible_cr4() & CR4_OSXSAVE)
+    if (vcpu_visible_cr4(v) & CR4_OSXSAVE)
         r->ecx |= CPUID_1_ECX_OSXSAVE;
     r->ebx |= v->id << CPUID_1_EBX_APIC_ID_SHIFT;
 }
@@ -43,7 +43,7 @@ static bool has_vcpu_parts(uint32_t leaf)
 /* Any leaf: the VM's answer, then what is the vCPU's own. Out of line, so that the common case
    below needs no register saves (make bench counts them). */
 static void __attribute__((noinline))
-cpuid_with_vcpu_parts(const struct vcpu *v, uint32_t leaf, uint32_t subleaf, struct cpuid_regs *r)
+cpuid_with_vcpu_parts(struct vcpu *v, uint32_t leaf, uint32_t subleaf, struct cpuid_regs *r)
 {
     cpu_model_cpuid(v->guest->cpu, leaf, subleaf, r);
     switch (leaf) {
@@ -64,7 +64,7 @@ cpuid_with_vcpu_parts(const struct vcpu *v, uint32_t leaf, uint32_t subleaf, str
 }
 
 /* The VM's answer (its CPU model, built at creation) plus the parts that are the vCPU's own. */
-void cpuid_for_guest(const struct vcpu *v, uint32_t leaf, uint32_t subleaf, struct cpuid_regs *r)
+void cpuid_for_guest(struct vcpu *v, uint32_t leaf, uint32_t subleaf, struct cpuid_regs *r)
 {
     const struct cpu_model *m = v->guest->cpu;
     if (leaf <= m->basic_max && !has_vcpu_parts(leaf))

@@ -73,20 +73,14 @@ struct cr_state {
     uint64_t cr0, cr3, cr4, efer; /* cr0/cr4 guest-visible */
 };
 
-static struct cr_state read_state(void)
+static struct cr_state read_state(struct vcpu *v)
 {
     return (struct cr_state){
-        .cr0 = vcpu_visible_cr0(),
-        .cr3 = vmcs_readnat(VMCS_GUEST_CR3),
-        .cr4 = vcpu_visible_cr4(),
-        .efer = vmcs_read64(VMCS_GUEST_EFER),
+        .cr0 = vcpu_visible_cr0(v),
+        .cr3 = vcpu_field(v, VCPU_CR3),
+        .cr4 = vcpu_visible_cr4(v),
+        .efer = vcpu_efer(v),
     };
-}
-
-/* 64-bit mode: IA-32e mode with a 64-bit code segment; elsewhere operands are 32 bits. */
-static bool in_64bit_mode(const struct cr_state *s)
-{
-    return (s->efer & EFER_LMA) && (vmcs_read32(VMCS_GUEST_CS_AR) & SEG_AR_L);
 }
 
 static bool pae_paging(const struct cr_state *s)
@@ -135,23 +129,25 @@ static int maybe_read_pdptes(const struct vcpu *v, const struct cr_state *next, 
     return read_pdptes(v, next->cr3, pdpte) ? -1 : 1;
 }
 
-static void commit_cr0(uint64_t cr0)
+/* Through the vCPU's cache: what the rest of this exit reads (the mode RIP advances in, a
+   page walk) sees the new values; they reach the VMCS before the next entry. */
+static void commit_cr0(struct vcpu *v, uint64_t cr0)
 {
-    vmcs_writenat(VMCS_CR0_READ_SHADOW, cr0);
-    vmcs_writenat(VMCS_GUEST_CR0, vmcs_guest_cr0(cr0 & ~(CR0_CD | CR0_NW)));
+    vcpu_set_field(v, VCPU_CR0_SHADOW, cr0);
+    vcpu_set_field(v, VCPU_CR0, vmcs_guest_cr0(cr0 & ~(CR0_CD | CR0_NW)));
 }
 
-static void commit_cr4(uint64_t cr4)
+static void commit_cr4(struct vcpu *v, uint64_t cr4)
 {
-    vmcs_writenat(VMCS_CR4_READ_SHADOW, cr4);
-    vmcs_writenat(VMCS_GUEST_CR4, vmcs_guest_cr4(cr4));
+    vcpu_set_field(v, VCPU_CR4_SHADOW, cr4);
+    vcpu_set_field(v, VCPU_CR4, vmcs_guest_cr4(cr4));
 }
 
 /* EFER.LMA follows CR0.PG while EFER.LME is set, and the "IA-32e mode guest" entry control
    must match it (§10.8.5, §28.3.1.1). */
-static void commit_efer(uint64_t efer)
+static void commit_efer(struct vcpu *v, uint64_t efer)
 {
-    vmcs_write64(VMCS_GUEST_EFER, efer);
+    vcpu_set_field(v, VCPU_EFER, efer);
     uint32_t entry = vmcs_read32(VMCS_ENTRY_CTLS);
     if (efer & EFER_LMA)
         entry |= ENTRY_IA32E_MODE_GUEST;
@@ -161,9 +157,9 @@ static void commit_efer(uint64_t efer)
 }
 
 /* MOV to CR0 (also CLTS and LMSW). CR_OK, or CR_GP with nothing changed. */
-static enum cr_result write_cr0(struct vcpu *v, uint64_t value)
+static enum cr_result write_cr0(struct vcpu *v, const struct cr_state *cur, uint64_t value)
 {
-    struct cr_state s = read_state();
+    const struct cr_state s = *cur;
     if (value & CR0_RESERVED_HIGH)
         return CR_GP;
     uint64_t cr0 = (value & CR0_DEFINED) | CR0_ET; /* ET is hardwired to 1 */
@@ -175,7 +171,7 @@ static enum cr_result write_cr0(struct vcpu *v, uint64_t value)
     bool paging_off = (s.cr0 & CR0_PG) && !(cr0 & CR0_PG);
     if (paging_on && (s.efer & EFER_LME) && !(s.cr4 & CR4_PAE))
         return CR_GP; /* IA-32e mode needs PAE */
-    if (paging_off && ((s.cr4 & CR4_PCIDE) || in_64bit_mode(&s)))
+    if (paging_off && ((s.cr4 & CR4_PCIDE) || vcpu_in_64bit_mode(v)))
         return CR_GP; /* leave IA-32e mode from compatibility mode, PCIDE clear (§10.8.5.4) */
 
     struct cr_state next = s;
@@ -190,9 +186,9 @@ static enum cr_result write_cr0(struct vcpu *v, uint64_t value)
     if (load < 0)
         return CR_GP;
 
-    commit_cr0(cr0);
+    commit_cr0(v, cr0);
     if (next.efer != s.efer)
-        commit_efer(next.efer);
+        commit_efer(v, next.efer);
     if (load)
         write_pdptes(pdpte);
     if (changed & CR0_FLUSH_BITS)
@@ -200,9 +196,9 @@ static enum cr_result write_cr0(struct vcpu *v, uint64_t value)
     return CR_OK;
 }
 
-static enum cr_result write_cr4(struct vcpu *v, uint64_t value)
+static enum cr_result write_cr4(struct vcpu *v, const struct cr_state *cur, uint64_t value)
 {
-    struct cr_state s = read_state();
+    const struct cr_state s = *cur;
     uint64_t allowed = vmx_caps.cr4_fixed1 & ~CR4_HIDDEN;
     if (value & ~allowed)
         return CR_GP;
@@ -220,7 +216,7 @@ static enum cr_result write_cr4(struct vcpu *v, uint64_t value)
     if (load < 0)
         return CR_GP;
 
-    commit_cr4(value);
+    commit_cr4(v, value);
     if (load)
         write_pdptes(pdpte);
     if (changed & CR4_FLUSH_BITS)
@@ -228,9 +224,9 @@ static enum cr_result write_cr4(struct vcpu *v, uint64_t value)
     return CR_OK;
 }
 
-static enum cr_result write_cr3(struct vcpu *v, uint64_t value)
+static enum cr_result write_cr3(struct vcpu *v, const struct cr_state *cur, uint64_t value)
 {
-    struct cr_state s = read_state();
+    const struct cr_state s = *cur;
     bool flush = true;
     if (s.efer & EFER_LMA) {
         if ((s.cr4 & CR4_PCIDE) && (value & CR3_PCID_NOFLUSH)) {
@@ -249,7 +245,7 @@ static enum cr_result write_cr3(struct vcpu *v, uint64_t value)
     if (load < 0)
         return CR_GP;
 
-    vmcs_writenat(VMCS_GUEST_CR3, value);
+    vcpu_set_field(v, VCPU_CR3, value);
     if (load)
         write_pdptes(pdpte);
     if (flush)
@@ -266,15 +262,16 @@ static enum cr_result write_cr8(struct vcpu *v, uint64_t value)
 }
 
 /* MOV to CRn: CR_OK, CR_GP, or CR_UD for a CR that does not exist (no real CPU exits so). */
-static enum cr_result mov_to_cr(struct vcpu *v, unsigned cr, uint64_t value)
+static enum cr_result mov_to_cr(struct vcpu *v, const struct cr_state *s, unsigned cr,
+                                uint64_t value)
 {
     switch (cr) {
     case 0:
-        return write_cr0(v, value);
+        return write_cr0(v, s, value);
     case 3:
-        return write_cr3(v, value);
+        return write_cr3(v, s, value);
     case 4:
-        return write_cr4(v, value);
+        return write_cr4(v, s, value);
     case 8:
         return write_cr8(v, value);
     default:
@@ -282,18 +279,18 @@ static enum cr_result mov_to_cr(struct vcpu *v, unsigned cr, uint64_t value)
     }
 }
 
-static enum cr_result mov_from_cr(const struct vcpu *v, unsigned cr, uint64_t *value)
+static enum cr_result mov_from_cr(const struct vcpu *v, const struct cr_state *s, unsigned cr,
+                                  uint64_t *value)
 {
-    struct cr_state s = read_state();
     switch (cr) {
     case 0:
-        *value = s.cr0;
+        *value = s->cr0;
         return CR_OK;
     case 3:
-        *value = s.cr3;
+        *value = s->cr3;
         return CR_OK;
     case 4:
-        *value = s.cr4;
+        *value = s->cr4;
         return CR_OK;
     case 8:
         *value = v->cr8;
@@ -317,35 +314,36 @@ static void fault(struct vcpu *v, enum cr_result err, unsigned cr, enum cr_acces
 
 void exit_handle_cr_access(struct vcpu *v)
 {
-    uint64_t qual = vmcs_readnat(VMCS_EXIT_QUALIFICATION);
+    uint64_t qual = vcpu_exit_qualification(v);
     unsigned cr = (unsigned)(qual & CRQ_CR_MASK);
     enum cr_access_type type = (enum cr_access_type)((qual >> CRQ_TYPE_SHIFT) & CRQ_TYPE_MASK);
     unsigned gpr = (unsigned)((qual >> CRQ_GPR_SHIFT) & CRQ_GPR_MASK);
     /* Every form is privileged (a CPU checks CPL before the exit; be safe anyway). */
-    if (vcpu_cpl() != 0) {
+    if (vcpu_cpl(v) != 0) {
         fault(v, CR_GP, cr, type);
         return;
     }
-    struct cr_state s = read_state();
-    uint64_t operand_mask = in_64bit_mode(&s) ? ~0ull : LOW32;
+    /* Read once: the operand size and every check below see the state before the access. */
+    const struct cr_state s = read_state(v);
+    uint64_t operand_mask = vcpu_in_64bit_mode(v) ? ~0ull : LOW32;
     enum cr_result err = CR_OK;
     uint64_t value;
     switch (type) {
     case CR_MOV_TO:
-        err = mov_to_cr(v, cr, vcpu_reg(v, gpr) & operand_mask);
+        err = mov_to_cr(v, &s, cr, vcpu_reg(v, gpr) & operand_mask);
         break;
     case CR_MOV_FROM:
-        err = mov_from_cr(v, cr, &value);
+        err = mov_from_cr(v, &s, cr, &value);
         if (err == CR_OK)
             vcpu_set_reg(v, gpr, value & operand_mask);
         break;
     case CR_CLTS:
-        err = write_cr0(v, s.cr0 & ~CR0_TS);
+        err = write_cr0(v, &s, s.cr0 & ~CR0_TS);
         break;
     case CR_LMSW: {
         /* LMSW loads PE, MP, EM and TS but can only set PE, never clear it. */
         uint64_t src = (qual >> CRQ_LMSW_SRC_SHIFT) & CRQ_LMSW_SRC_MASK & LMSW_BITS;
-        err = write_cr0(v, (s.cr0 & ~LMSW_BITS) | src | (s.cr0 & CR0_PE));
+        err = write_cr0(v, &s, (s.cr0 & ~LMSW_BITS) | src | (s.cr0 & CR0_PE));
         break;
     }
     }

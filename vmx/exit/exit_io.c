@@ -82,13 +82,13 @@ static void string_io(struct vcpu *v, const struct io_access *a)
 {
     uint32_t info = vmcs_read32(VMCS_EXIT_INSTRUCTION_INFO);
     uint64_t mask = addr_mask(IO_INFO_ADDR_SIZE(info));
-    bool long_mode = vcpu_in_64bit_mode();
+    bool long_mode = vcpu_in_64bit_mode(v);
     unsigned seg = a->in ? 0 /* INS always writes ES:rDI */ : IO_INFO_SEGMENT(info);
     uint64_t base = seg < 6 ? vmcs_readnat(segment_base[seg]) : 0;
     if (long_mode && seg < 4)
         base = 0; /* 64-bit mode ignores the ES/CS/SS/DS bases */
     unsigned index_reg = a->in ? REG_RDI : REG_RSI;
-    int64_t step = (vmcs_readnat(VMCS_GUEST_RFLAGS) & RFLAGS_DF) ? -(int64_t)a->size : a->size;
+    int64_t step = (vcpu_rflags(v) & RFLAGS_DF) ? -(int64_t)a->size : a->size;
     struct walk_ctx c;
     vcpu_walk_ctx(v, &c);
 
@@ -110,7 +110,7 @@ static void string_io(struct vcpu *v, const struct io_access *a)
 void exit_handle_io(struct vcpu *v)
 {
     struct io_access a;
-    if (io_decode(vmcs_readnat(VMCS_EXIT_QUALIFICATION), &a)) {
+    if (io_decode(vcpu_exit_qualification(v), &a)) {
         exit_log_decoded(v, VMX_EXIT_IO_INSTRUCTION);
         guest_end(v->guest, "killed(undecodable I/O exit)");
         return;

@@ -23,8 +23,8 @@ static size_t fetch_instruction(struct vcpu *v, uint8_t *buf)
     struct walk_ctx c;
     struct walk_fault f;
     vcpu_walk_ctx(v, &c);
-    uint64_t rip = vmcs_readnat(VMCS_GUEST_CS_BASE) + vmcs_readnat(VMCS_GUEST_RIP);
-    if (!vcpu_in_64bit_mode())
+    uint64_t rip = vmcs_readnat(VMCS_GUEST_CS_BASE) + vcpu_rip(v);
+    if (!vcpu_in_64bit_mode(v))
         rip &= 0xFFFFFFFFull;
     size_t first = PAGE_BYTES - (rip & (PAGE_BYTES - 1));
     if (first > MMIO_INSN_MAX)
@@ -50,8 +50,8 @@ bool exit_mmio_emulate(struct vcpu *v, uint64_t gpa)
     size_t n = fetch_instruction(v, bytes);
     if (!n)
         return true; /* a fault was injected, or the guest ended */
-    bool op32 = vmcs_read32(VMCS_GUEST_CS_AR) & SEG_AR_DB;
-    if (mmio_decode(bytes, n, vcpu_in_64bit_mode(), op32, &in) ||
+    bool op32 = vcpu_field(v, VCPU_CS_AR) & SEG_AR_DB;
+    if (mmio_decode(bytes, n, vcpu_in_64bit_mode(v), op32, &in) ||
         !vdev_bus_find_mmio(v->guest->bus, gpa, in.size)) {
         guest_end(v->guest, "killed(undecodable %s access at GPA 0x%llx)", r->name,
                   (unsigned long long)gpa);

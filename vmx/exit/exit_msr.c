@@ -112,24 +112,22 @@ static bool memtypes_valid(uint64_t value, unsigned bytes, uint32_t valid)
 
 static int read_efer(struct vcpu *v, uint32_t msr, uint64_t *value)
 {
-    (void)v;
     (void)msr;
-    *value = vmcs_read64(VMCS_GUEST_EFER);
+    *value = vcpu_efer(v);
     return 0;
 }
 
 static int write_efer(struct vcpu *v, uint32_t msr, uint64_t value)
 {
-    (void)v;
     (void)msr;
-    uint64_t cur = vmcs_read64(VMCS_GUEST_EFER);
+    uint64_t cur = vcpu_efer(v);
     if (value & ~(EFER_GUEST_WRITABLE | EFER_LMA))
         return -1;
     /* LME may change only with paging off (§10.8.5). PG is guest-owned under unrestricted
        guest, so the real CR0 holds the guest's value. */
-    if (((value ^ cur) & EFER_LME) && (vmcs_readnat(VMCS_GUEST_CR0) & CR0_PG))
+    if (((value ^ cur) & EFER_LME) && (vcpu_field(v, VCPU_CR0) & CR0_PG))
         return -1;
-    vmcs_write64(VMCS_GUEST_EFER, (value & EFER_GUEST_WRITABLE) | (cur & EFER_LMA));
+    vcpu_set_field(v, VCPU_EFER, (value & EFER_GUEST_WRITABLE) | (cur & EFER_LMA));
     return 0;
 }
 
@@ -440,6 +438,7 @@ static int write_mtrr_fixed(struct vcpu *v, uint32_t msr, uint64_t value)
 
 /* ---- dispatch ---- */
 
+/* Sorted by MSR number, ranges disjoint: find_handler searches it by bisection. */
 #define ONE(msr) msr, msr
 static const struct msr_handler msr_handlers[] = {
     {ONE(MSR_IA32_TSC), read_tsc, write_tsc},
@@ -488,11 +487,18 @@ static bool msr_enumerated(const struct vcpu *v, uint32_t msr)
     }
 }
 
-static const struct msr_handler *find_handler(const struct vcpu *v, uint32_t msr)
+static const struct msr_handler *find_handler(struct vcpu *v, uint32_t msr)
 {
-    for (size_t i = 0; i < sizeof(msr_handlers) / sizeof(msr_handlers[0]); i++)
-        if (msr >= msr_handlers[i].first && msr <= msr_handlers[i].last)
-            return msr_enumerated(v, msr) ? &msr_handlers[i] : NULL;
+    size_t lo = 0, hi = sizeof(msr_handlers) / sizeof(msr_handlers[0]);
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (msr < msr_handlers[mid].first)
+            hi = mid;
+        else if (msr > msr_handlers[mid].last)
+            lo = mid + 1;
+        else
+            return msr_enumerated(v, msr) ? &msr_handlers[mid] : NULL;
+    }
     return NULL;
 }
 
@@ -508,7 +514,7 @@ void exit_handle_rdmsr(struct vcpu *v)
     uint32_t msr = (uint32_t)v->regs.gpr[REG_RCX];
     const struct msr_handler *h = find_handler(v, msr);
     uint64_t value;
-    if (vcpu_cpl() != 0 || !h || !h->read || h->read(v, msr, &value)) {
+    if (vcpu_cpl(v) != 0 || !h || !h->read || h->read(v, msr, &value)) {
         log_debug("vm %s: RDMSR 0x%x refused (#GP)%s", v->guest->name, msr,
                   h ? "" : ": unknown MSR");
         vcpu_inject_gp0(v);
@@ -526,7 +532,7 @@ void exit_handle_wrmsr(struct vcpu *v)
     uint64_t value =
         ((v->regs.gpr[REG_RDX] & LOW32) << HIGH_SHIFT) | (v->regs.gpr[REG_RAX] & LOW32);
     const struct msr_handler *h = find_handler(v, msr);
-    if (vcpu_cpl() != 0 || !h || !h->write || h->write(v, msr, value)) {
+    if (vcpu_cpl(v) != 0 || !h || !h->write || h->write(v, msr, value)) {
         log_debug("vm %s: WRMSR 0x%x = 0x%llx refused (#GP)%s", v->guest->name, msr,
                   (unsigned long long)value, h ? "" : ": unknown MSR");
         vcpu_inject_gp0(v);

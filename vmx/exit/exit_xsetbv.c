@@ -28,14 +28,14 @@ static bool xcr0_valid(const struct cpu_model *m, uint64_t value)
 void exit_handle_xsetbv(struct vcpu *v)
 {
     /* #UD outranks #GP: without CR4.OSXSAVE the instruction does not exist for the guest. */
-    if (!(vcpu_visible_cr4() & CR4_OSXSAVE)) {
+    if (!(vcpu_visible_cr4(v) & CR4_OSXSAVE)) {
         vcpu_inject_ud(v);
         return;
     }
     uint32_t index = (uint32_t)v->regs.gpr[REG_RCX];
     uint64_t value =
         ((v->regs.gpr[REG_RDX] & LOW32) << HIGH_SHIFT) | (v->regs.gpr[REG_RAX] & LOW32);
-    if (vcpu_cpl() != 0 || index != XCR_INDEX_XCR0 || !xcr0_valid(v->guest->cpu, value)) {
+    if (vcpu_cpl(v) != 0 || index != XCR_INDEX_XCR0 || !xcr0_valid(v->guest->cpu, value)) {
         log_debug("vm %s: XSETBV xcr%u = 0x%llx refused (#GP)", v->guest->name, index,
                   (unsigned long long)value);
         vcpu_inject_gp0(v);

@@ -6,4 +6,4 @@
 
 /* The VM's CPU model (v->guest->cpu) with the vCPU's APIC id, CR4.OSXSAVE, topology and
    XSAVE size for its XCR0. */
-void cpuid_for_guest(const struct vcpu *v, uint32_t leaf, uint32_t subleaf, struct cpuid_regs *r);
+void cpuid_for_guest(struct vcpu *v, uint32_t leaf, uint32_t subleaf, struct cpuid_regs *r);

@@ -31,7 +31,7 @@ static uint64_t hc_info(struct vcpu *v, uint64_t gpa)
 void exit_handle_vmcall(struct vcpu *v)
 {
     /* Hypercalls are a kernel interface: user code calling VMCALL gets #UD, as on bare metal. */
-    if (vcpu_cpl() != 0) {
+    if (vcpu_cpl(v) != 0) {
         vcpu_inject_ud(v);
         return;
     }

@@ -1,73 +1,126 @@
 /* vCPU register access and event injection (SDM vol. 3 §27.6 "Event injection"). */
 #include "vmx/vcpu/vcpu.h"
 #include "kernel/log.h"
+#include "kernel/lib/msr.h"
 #include "kernel/lib/x86.h"
 #include "vmx/vcpu/guest.h"
 #include "vmx/vcpu/vcpu_intr.h"
 #include "vmx/cpu/vmcs.h"
 #include "vmx/cpu/vmx.h"
 
-uint64_t vcpu_reg(const struct vcpu *v, unsigned reg)
+#define PENDING_DBG_BS (1ull << 14) /* single step (SDM vol. 3 §25.4.2, Table 25-4) */
+#define LOW32          0xFFFFFFFFull
+
+const enum vmcs_field vcpu_field_encoding[VCPU_FIELD_COUNT] = {
+    [VCPU_EXIT_REASON] = VMCS_EXIT_REASON,
+    [VCPU_EXIT_QUALIFICATION] = VMCS_EXIT_QUALIFICATION,
+    [VCPU_INSTRUCTION_LEN] = VMCS_EXIT_INSTRUCTION_LEN,
+    [VCPU_IDT_VECTORING_INFO] = VMCS_IDT_VECTORING_INFO,
+    [VCPU_IDT_VECTORING_ERROR] = VMCS_IDT_VECTORING_ERROR_CODE,
+    [VCPU_RIP] = VMCS_GUEST_RIP,
+    [VCPU_RSP] = VMCS_GUEST_RSP,
+    [VCPU_RFLAGS] = VMCS_GUEST_RFLAGS,
+    [VCPU_INTERRUPTIBILITY] = VMCS_GUEST_INTERRUPTIBILITY,
+    [VCPU_CS_AR] = VMCS_GUEST_CS_AR,
+    [VCPU_SS_AR] = VMCS_GUEST_SS_AR,
+    [VCPU_CR0] = VMCS_GUEST_CR0,
+    [VCPU_CR3] = VMCS_GUEST_CR3,
+    [VCPU_CR4] = VMCS_GUEST_CR4,
+    [VCPU_EFER] = VMCS_GUEST_EFER,
+    [VCPU_PROC_CTLS] = VMCS_PROC_BASED_CTLS,
+    [VCPU_CR0_MASK] = VMCS_CR0_GUEST_HOST_MASK,
+    [VCPU_CR4_MASK] = VMCS_CR4_GUEST_HOST_MASK,
+    [VCPU_CR0_SHADOW] = VMCS_CR0_READ_SHADOW,
+    [VCPU_CR4_SHADOW] = VMCS_CR4_READ_SHADOW,
+};
+
+void vcpu_cache_init(struct vcpu *v)
+{
+    v->cache.dirty = 0;
+    v->cache.valid = VCPU_FIELDS_EXIT_INFO;
+    for (unsigned f = 0; f < VCPU_FIELD_COUNT; f++)
+        v->regs.vmcs[f] = 0;
+}
+
+uint64_t vcpu_reg(struct vcpu *v, unsigned reg)
 {
     if (reg == REG_RSP)
-        return vmcs_readnat(VMCS_GUEST_RSP);
+        return vcpu_field(v, VCPU_RSP);
     return v->regs.gpr[reg & (REG_COUNT - 1)];
 }
 
 void vcpu_set_reg(struct vcpu *v, unsigned reg, uint64_t value)
 {
     if (reg == REG_RSP)
-        vmcs_writenat(VMCS_GUEST_RSP, value);
+        vcpu_set_field(v, VCPU_RSP, value);
     else
         v->regs.gpr[reg & (REG_COUNT - 1)] = value;
 }
 
+/* A trap-class #DB after the instruction (SDM vol. 3 §18.3.1.4 "Single-Step Exception
+   Condition"): VM entry delivers a pending BS as #DB once the guest could take it (§27.7.3). */
+static void make_single_step_pending(void)
+{
+    uint64_t pending = vmcs_readnat(VMCS_GUEST_PENDING_DBG_EXCEPTIONS);
+    vmcs_writenat(VMCS_GUEST_PENDING_DBG_EXCEPTIONS, pending | PENDING_DBG_BS);
+}
+
+/* RF, TF, STI or MOV-SS blocking: what an instruction's completion changes besides RIP. */
+static void complete_instruction_state(struct vcpu *v, uint64_t rflags, uint32_t intr)
+{
+    if (rflags & RFLAGS_TF)
+        make_single_step_pending();
+    /* RF suppresses instruction breakpoints for one instruction only: a completed instruction
+       clears it (§18.3.1.1, as a CPU does; Xen's update_guest_eip, KVM's skip path). */
+    if (rflags & RFLAGS_RF)
+        vcpu_set_field(v, VCPU_RFLAGS, rflags & ~RFLAGS_RF);
+    /* Completing an instruction ends STI and MOV-SS blocking (SDM §27.3.1.5, §26.4.2). */
+    if (intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS))
+        vcpu_set_field(v, VCPU_INTERRUPTIBILITY,
+                       intr & ~(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
+}
+
 void vcpu_skip_instruction(struct vcpu *v)
 {
-    vcpu_advance_rip(v, vmcs_read32(VMCS_EXIT_INSTRUCTION_LEN));
+    vcpu_advance_rip(v, vcpu_instruction_len(v));
 }
 
 void vcpu_advance_rip(struct vcpu *v, unsigned len)
 {
-    (void)v;
-    uint64_t rip = vmcs_readnat(VMCS_GUEST_RIP) + len;
+    uint64_t rip = vcpu_rip(v) + len;
     /* Outside 64-bit mode (IA-32e mode and CS.L, §3.4.5) EIP wraps at 32 bits. Only a RIP past
        4 GiB needs the mode: the common case costs no extra VMREADs. */
-    if (rip > 0xFFFFFFFFull && !vcpu_in_64bit_mode())
-        rip &= 0xFFFFFFFFull;
-    vmcs_writenat(VMCS_GUEST_RIP, rip);
-    /* Completing an instruction ends STI and MOV-SS blocking (SDM §27.3.1.5, §26.4.2). */
-    uint32_t intr = vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY);
-    if (intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS))
-        vmcs_write32(VMCS_GUEST_INTERRUPTIBILITY,
-                     intr & ~(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
+    if (rip > LOW32 && !vcpu_in_64bit_mode(v))
+        rip &= LOW32;
+    vcpu_set_field(v, VCPU_RIP, rip);
+    uint64_t rflags = vcpu_rflags(v);
+    uint32_t intr = vcpu_interruptibility(v);
+    if (__builtin_expect((rflags & (RFLAGS_TF | RFLAGS_RF)) ||
+                             (intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS)),
+                         0))
+        complete_instruction_state(v, rflags, intr);
 }
 
-static uint64_t visible_cr(enum vmcs_field real, enum vmcs_field shadow, enum vmcs_field mask)
+static uint64_t visible_cr(struct vcpu *v, enum vcpu_field real, enum vcpu_field shadow,
+                           enum vcpu_field mask)
 {
-    uint64_t owned = vmcs_readnat(mask);
-    return (vmcs_readnat(real) & ~owned) | (vmcs_readnat(shadow) & owned);
+    uint64_t owned = vcpu_field(v, mask);
+    return (vcpu_field(v, real) & ~owned) | (vcpu_field(v, shadow) & owned);
 }
 
-uint64_t vcpu_visible_cr0(void)
+uint64_t vcpu_visible_cr0(struct vcpu *v)
 {
-    return visible_cr(VMCS_GUEST_CR0, VMCS_CR0_READ_SHADOW, VMCS_CR0_GUEST_HOST_MASK);
+    return visible_cr(v, VCPU_CR0, VCPU_CR0_SHADOW, VCPU_CR0_MASK);
 }
 
-uint64_t vcpu_visible_cr4(void)
+uint64_t vcpu_visible_cr4(struct vcpu *v)
 {
-    return visible_cr(VMCS_GUEST_CR4, VMCS_CR4_READ_SHADOW, VMCS_CR4_GUEST_HOST_MASK);
+    return visible_cr(v, VCPU_CR4, VCPU_CR4_SHADOW, VCPU_CR4_MASK);
 }
 
-bool vcpu_in_64bit_mode(void)
+bool vcpu_in_64bit_mode(struct vcpu *v)
 {
-    return (vmcs_read32(VMCS_ENTRY_CTLS) & ENTRY_IA32E_MODE_GUEST) &&
-           (vmcs_read32(VMCS_GUEST_CS_AR) & SEG_AR_L);
-}
-
-int vcpu_cpl(void)
-{
-    return (int)((vmcs_read32(VMCS_GUEST_SS_AR) >> SEG_AR_DPL_SHIFT) & 3);
+    return (vcpu_efer(v) & EFER_LMA) && (vcpu_field(v, VCPU_CS_AR) & SEG_AR_L);
 }
 
 enum exc_class { EXC_BENIGN, EXC_CONTRIBUTORY, EXC_PAGE_FAULT, EXC_DOUBLE_FAULT };
@@ -148,18 +201,17 @@ void vcpu_inject_ud(struct vcpu *v)
     vcpu_inject_exception(v, EXC_UD, false, 0);
 }
 
-static bool guest_can_take_interrupt(void)
+static bool guest_can_take_interrupt(struct vcpu *v)
 {
-    uint32_t intr = vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY);
-    return (vmcs_readnat(VMCS_GUEST_RFLAGS) & RFLAGS_IF) &&
-           !(intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
+    return (vcpu_rflags(v) & RFLAGS_IF) &&
+           !(vcpu_interruptibility(v) & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
 }
 
-static void write_entry_event(const struct vcpu_event *ev)
+static void write_entry_event(struct vcpu *v, const struct vcpu_event *ev)
 {
     uint32_t info = ev->vector | ((uint32_t)ev->type << INTR_INFO_TYPE_SHIFT) | INTR_INFO_VALID;
     /* Real mode pushes no error code: VM entry requires the bit clear when CR0.PE = 0. */
-    if (ev->has_error_code && (vmcs_readnat(VMCS_GUEST_CR0) & CR0_PE)) {
+    if (ev->has_error_code && (vcpu_field(v, VCPU_CR0) & CR0_PE)) {
         info |= INTR_INFO_ERROR_CODE_VALID;
         vmcs_write32(VMCS_ENTRY_EXCEPTION_ERROR_CODE, ev->error_code);
     }
@@ -168,12 +220,26 @@ static void write_entry_event(const struct vcpu_event *ev)
     vmcs_write32(VMCS_ENTRY_INTR_INFO, info);
 }
 
-static void set_window_exiting(uint32_t bit, bool on)
+void vcpu_set_window_exiting(struct vcpu *v, uint32_t bits, bool on)
 {
-    uint32_t proc = vmcs_read32(VMCS_PROC_BASED_CTLS);
-    uint32_t want = on ? proc | bit : proc & ~bit;
+    uint32_t proc = (uint32_t)vcpu_field(v, VCPU_PROC_CTLS);
+    uint32_t want = on ? proc | bits : proc & ~bits;
     if (want != proc)
-        vmcs_write32(VMCS_PROC_BASED_CTLS, want);
+        vcpu_set_field(v, VCPU_PROC_CTLS, want);
+}
+
+/* The event whose delivery the last VM exit interrupted (§28.2.4), exactly as it was. */
+static struct vcpu_event interrupted_event(struct vcpu *v, uint32_t idt_info)
+{
+    struct vcpu_event ev = {(uint8_t)(idt_info & INTR_INFO_VECTOR_MASK),
+                            (uint8_t)((idt_info & INTR_INFO_TYPE_MASK) >> INTR_INFO_TYPE_SHIFT),
+                            (idt_info & INTR_INFO_ERROR_CODE_VALID) != 0, 0, 0};
+    if (ev.has_error_code)
+        ev.error_code = (uint32_t)vcpu_field(v, VCPU_IDT_VECTORING_ERROR);
+    if (ev.type == INTR_TYPE_SW_INTERRUPT || ev.type == INTR_TYPE_SW_EXCEPTION ||
+        ev.type == INTR_TYPE_PRIV_SW_EXCEPTION)
+        ev.instr_len = vcpu_instruction_len(v);
+    return ev;
 }
 
 /* No exception or NMI waits: an external interrupt from the virtual PC's controllers is
@@ -182,33 +248,28 @@ static void set_window_exiting(uint32_t bit, bool on)
 static void deliver_external_interrupt(struct vcpu *v)
 {
     if (!vcpu_external_interrupt_pending(v)) {
-        set_window_exiting(PROC_INT_WINDOW_EXITING, false);
+        vcpu_set_window_exiting(v, PROC_INT_WINDOW_EXITING, false);
         return;
     }
-    if (!guest_can_take_interrupt()) {
-        set_window_exiting(PROC_INT_WINDOW_EXITING, true);
+    if (!guest_can_take_interrupt(v)) {
+        vcpu_set_window_exiting(v, PROC_INT_WINDOW_EXITING, true); /* exit when it can (§26.7.5) */
         return;
     }
     int vector = vcpu_ack_external_interrupt(v);
-    set_window_exiting(PROC_INT_WINDOW_EXITING, false);
+    vcpu_set_window_exiting(v, PROC_INT_WINDOW_EXITING, false);
     if (vector < 0)
         return;
     v->halted = false;
     struct vcpu_event ev = {(uint8_t)vector, INTR_TYPE_EXT_INTERRUPT, false, 0, 0};
-    write_entry_event(&ev);
+    write_entry_event(v, &ev);
 }
 
-void vcpu_deliver_events(struct vcpu *v, uint32_t idt_info, uint32_t idt_error)
+void vcpu_deliver_events_slow(struct vcpu *v)
 {
-    /* An event whose delivery a VM exit interrupted goes first, exactly as it was (§28.2.4). */
+    uint32_t idt_info = (uint32_t)vcpu_field(v, VCPU_IDT_VECTORING_INFO);
     if (idt_info & INTR_INFO_VALID) {
-        struct vcpu_event ev = {(uint8_t)(idt_info & INTR_INFO_VECTOR_MASK),
-                                (uint8_t)((idt_info & INTR_INFO_TYPE_MASK) >> INTR_INFO_TYPE_SHIFT),
-                                (idt_info & INTR_INFO_ERROR_CODE_VALID) != 0, idt_error, 0};
-        if (ev.type == INTR_TYPE_SW_INTERRUPT || ev.type == INTR_TYPE_SW_EXCEPTION ||
-            ev.type == INTR_TYPE_PRIV_SW_EXCEPTION)
-            ev.instr_len = vmcs_read32(VMCS_EXIT_INSTRUCTION_LEN);
-        write_entry_event(&ev);
+        struct vcpu_event ev = interrupted_event(v, idt_info);
+        write_entry_event(v, &ev);
         return;
     }
     if (vcpu_take_nmi(v))
@@ -218,20 +279,20 @@ void vcpu_deliver_events(struct vcpu *v, uint32_t idt_info, uint32_t idt_error)
         return;
     }
     struct vcpu_event *head = &v->events[0];
-    if (head->type == INTR_TYPE_EXT_INTERRUPT && !guest_can_take_interrupt()) {
-        set_window_exiting(PROC_INT_WINDOW_EXITING, true); /* exit when it can (§26.7.5) */
+    if (head->type == INTR_TYPE_EXT_INTERRUPT && !guest_can_take_interrupt(v)) {
+        vcpu_set_window_exiting(v, PROC_INT_WINDOW_EXITING, true); /* exit when it can (§26.7.5) */
         return;
     }
-    if (head->type == INTR_TYPE_NMI && (vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY) &
-                                        (INTERRUPTIBILITY_NMI | INTERRUPTIBILITY_MOV_SS))) {
+    if (head->type == INTR_TYPE_NMI &&
+        (vcpu_interruptibility(v) & (INTERRUPTIBILITY_NMI | INTERRUPTIBILITY_MOV_SS))) {
         /* Injecting an NMI under MOV-SS blocking is invalid (§27.3.1.5). NMI-window exiting
            exists only with virtual NMIs (§27.2.1.1); without them the NMI waits for the next
            exit. */
         if (vmx_config.virtual_nmis)
-            set_window_exiting(PROC_NMI_WINDOW_EXITING, true);
+            vcpu_set_window_exiting(v, PROC_NMI_WINDOW_EXITING, true);
         return;
     }
-    write_entry_event(head);
+    write_entry_event(v, head);
     v->event_count--;
     for (unsigned i = 0; i < v->event_count; i++)
         v->events[i] = v->events[i + 1];

@@ -3,14 +3,14 @@
 #include "vmx/vcpu/guest.h"
 #include "vmx/cpu/vmcs.h"
 
-void vcpu_walk_ctx(const struct vcpu *v, struct walk_ctx *c)
+void vcpu_walk_ctx(struct vcpu *v, struct walk_ctx *c)
 {
-    c->cr0 = vmcs_readnat(VMCS_GUEST_CR0);
-    c->cr3 = vmcs_readnat(VMCS_GUEST_CR3);
-    c->cr4 = vmcs_readnat(VMCS_GUEST_CR4);
-    c->efer = vmcs_read64(VMCS_GUEST_EFER);
-    c->cpl = (unsigned)vcpu_cpl();
-    c->rflags_ac = vmcs_readnat(VMCS_GUEST_RFLAGS) & RFLAGS_AC;
+    c->cr0 = vcpu_field(v, VCPU_CR0);
+    c->cr3 = vcpu_field(v, VCPU_CR3);
+    c->cr4 = vcpu_field(v, VCPU_CR4);
+    c->efer = vcpu_efer(v);
+    c->cpl = (unsigned)vcpu_cpl(v);
+    c->rflags_ac = vcpu_rflags(v) & RFLAGS_AC;
     c->mem = &v->guest->mem;
     c->pdpte[0] = vmcs_read64(VMCS_GUEST_PDPTE0);
     c->pdpte[1] = vmcs_read64(VMCS_GUEST_PDPTE1);

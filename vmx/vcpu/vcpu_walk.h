@@ -3,7 +3,7 @@
 #include "vmx/vcpu/guest_walk.h"
 #include "vmx/vcpu/vcpu.h"
 
-void vcpu_walk_ctx(const struct vcpu *v, struct walk_ctx *c);
+void vcpu_walk_ctx(struct vcpu *v, struct walk_ctx *c);
 /* Injects the #PF a failed walk reports (CR2 and error code) or #GP for a non-canonical address;
    ends the VM for data outside guest RAM (as the EPT violation hardware would raise, `access`
    being WALK_READ/WALK_WRITE/WALK_FETCH) or for invalid paging structures. */

@@ -5,6 +5,7 @@
 #include "kernel/fpu.h"
 #include "kernel/lib/hw.h"
 #include "kernel/log.h"
+#include "kernel/percpu.h"
 #include "mm/layout.h"
 #include "vmx/exit/exit.h"
 #include "vmx/cpu/vmcs.h"
@@ -13,21 +14,34 @@
 
 #define PREEMPT_TIMER_MAX 0xFFFFFFFFull
 
-static uint64_t slice_tsc;
-static bool first_entry_logged;
+/* The scheduler's state on one CPU (this_cpu()->sched). */
+struct sched_cpu {
+    uint64_t slice_tsc;      /* the time slice, in TSC ticks */
+    bool first_entry_logged; /* the "first VM entry" boot phase is stamped */
+};
+static struct sched_cpu sched_cpus[MAX_CPUS];
 
-static void load_guest_xcr0(const struct vcpu *v)
+/* hv itself uses no FPU, SSE or AVX register (-mgeneral-regs-only, kernel/fpu.h), so the
+   guest's XCR0 stays loaded across the exits of a slice: it is written again only when the
+   guest's XSETBV changed it (vmx/exit/exit_xsetbv.c), and hv's superset returns for the XSAVE
+   at the slice's end. Returns the XCR0 now loaded; without XSAVE (loaded 0) nothing. */
+static uint64_t switch_xcr0(uint64_t loaded, uint64_t want)
 {
-    uint64_t host = fpu_host_xcr0();
-    if (host && v->guest_xcr0 != host)
-        hw_write_xcr0(v->guest_xcr0);
+    if (!loaded || loaded == want)
+        return loaded;
+    hw_write_xcr0(want);
+    return want;
 }
 
-static void restore_host_xcr0(const struct vcpu *v)
+/* The timer is armed once per slice: each entry reloads it, so a guest that keeps exiting is
+   bounded by the TSC check instead (at most one extra slice). */
+static void arm_preemption_timer(const struct sched_cpu *sc)
 {
-    uint64_t host = fpu_host_xcr0();
-    if (host && v->guest_xcr0 != host)
-        hw_write_xcr0(host);
+    uint64_t ticks = sc->slice_tsc >> vmx_config.preemption_timer_shift;
+    vmcs_write32(VMCS_PREEMPTION_TIMER_VALUE,
+                 (uint32_t)(ticks > PREEMPT_TIMER_MAX ? PREEMPT_TIMER_MAX
+                            : ticks                   ? ticks
+                                                      : 1));
 }
 
 /* VMLAUNCH/VMRESUME itself failed: name the VM-instruction error, dump the VMCS, stop the guest. */
@@ -58,57 +72,52 @@ static bool timed_out(struct vm *vm, uint64_t now)
 static void run_slice(void *arg)
 {
     struct vm *vm = arg;
-    struct vcpu *v = &vm->vcpu;
-    uint32_t idt_info = 0, idt_error = 0;
+    struct vcpu *v = &vm->vcpus[0]; /* the only one that runs until SMP lands */
+    struct sched_cpu *sc = this_cpu()->sched;
     if (vmx_ptrld(v->vmcs) != VMX_OK) {
         guest_end(&vm->g, "killed(VMPTRLD failed)");
         return;
     }
-    fpu_restore(phys_to_virt(vm->fpu_state));
-    /* The timer is armed once per slice: each entry reloads it, so a guest that keeps exiting is
-       bounded by the TSC check instead (at most one extra slice). */
-    uint64_t ticks = slice_tsc >> vmx_config.preemption_timer_shift;
-    vmcs_write32(VMCS_PREEMPTION_TIMER_VALUE,
-                 (uint32_t)(ticks > PREEMPT_TIMER_MAX ? PREEMPT_TIMER_MAX
-                            : ticks                   ? ticks
-                                                      : 1));
+    fpu_restore(phys_to_virt(v->fpu_state));
+    arm_preemption_timer(sc);
+    uint64_t host_xcr0 = fpu_host_xcr0(), xcr0 = host_xcr0;
     uint64_t start = hw_rdtsc();
     for (;;) {
         uint64_t now = hw_rdtsc();
-        if (timed_out(vm, now) || now - start >= slice_tsc)
+        if (timed_out(vm, now) || now - start >= sc->slice_tsc)
             break;
-        vcpu_deliver_events(v, idt_info, idt_error);
+        vcpu_deliver_events(v);
         if (vm->g.ended)
             break;
-        if (!v->launched && !first_entry_logged) {
-            first_entry_logged = true;
+        if (!v->launched && !sc->first_entry_logged) {
+            sc->first_entry_logged = true;
             boot_phase("first VM entry");
         }
-        load_guest_xcr0(v);
+        vcpu_write_back(v);
+        xcr0 = switch_xcr0(xcr0, v->guest_xcr0);
         int status = vmx_enter(&v->regs, v->launched);
-        restore_host_xcr0(v);
         if (status) {
             entry_instruction_failed(vm, status);
             break;
         }
         v->launched = true;
-        uint32_t reason = vmcs_read32(VMCS_EXIT_REASON);
-        idt_info = vmcs_read32(VMCS_IDT_VECTORING_INFO);
-        idt_error = (idt_info & INTR_INFO_ERROR_CODE_VALID)
-                        ? vmcs_read32(VMCS_IDT_VECTORING_ERROR_CODE)
-                        : 0;
+        vcpu_exit_begin(v);
+        uint32_t reason = vcpu_exit_reason(v);
         exit_dispatch(v, reason);
         if (vm->g.ended || VMX_EXIT_REASON_BASIC(reason) == VMX_EXIT_PREEMPTION_TIMER)
             break;
     }
-    fpu_save(phys_to_virt(vm->fpu_state));
+    switch_xcr0(xcr0, host_xcr0);
+    fpu_save(phys_to_virt(v->fpu_state));
 }
 
 void sched_run(struct vm *const *vms, unsigned count, const struct sched_config *cfg)
 {
-    slice_tsc = cfg->tsc_hz / 1000000 * cfg->slice_us;
-    if (!slice_tsc)
-        slice_tsc = 1;
+    struct sched_cpu *sc = &sched_cpus[cpu_id()];
+    this_cpu()->sched = sc;
+    sc->slice_tsc = cfg->tsc_hz / 1000000 * cfg->slice_us;
+    if (!sc->slice_tsc)
+        sc->slice_tsc = 1;
     uint64_t now = hw_rdtsc();
     for (unsigned i = 0; i < count; i++) {
         vms[i]->start_tsc = now;
@@ -120,7 +129,7 @@ void sched_run(struct vm *const *vms, unsigned count, const struct sched_config 
             struct vm *vm = vms[i];
             if (!vm->created)
                 continue;
-            call_on_stack(run_slice, vm, vm->host_stack_top);
+            call_on_stack(run_slice, vm, vm->vcpus[0].host_stack_top);
             if (vm->g.ended) {
                 guest_console_flush(&vm->g);
                 vm_report(vm);

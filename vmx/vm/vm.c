@@ -22,19 +22,21 @@
 #define BITMAP_ALL_ONES 0xFF
 #define XCR0_INITIAL    1 /* x87 only, the power-on value */
 
-/* One host stack per vCPU, each above a guard page that paging_init leaves unmapped. */
-static uint8_t host_stacks[MAX_GUESTS][PAGE_SIZE + VCPU_HOST_STACK_SIZE]
+/* One host stack per vCPU, each above a guard page that paging_init leaves unmapped. A vCPU's
+   stack is fixed by its VM slot and index, so no allocator state is shared between CPUs. */
+static uint8_t host_stacks[MAX_GUESTS][VM_VCPUS_SUPPORTED][PAGE_SIZE + VCPU_HOST_STACK_SIZE]
     __attribute__((aligned(PAGE_SIZE)));
 
 void vm_host_stacks_init(void)
 {
     for (unsigned i = 0; i < MAX_GUESTS; i++)
-        stack_guard_register((uintptr_t)host_stacks[i], "vCPU host stack");
+        for (unsigned c = 0; c < VM_VCPUS_SUPPORTED; c++)
+            stack_guard_register((uintptr_t)host_stacks[i][c], "vCPU host stack");
 }
 
-void *vm_host_stack_top(unsigned slot)
+void *vm_host_stack_top(unsigned slot, unsigned vcpu)
 {
-    return host_stacks[slot] + sizeof(host_stacks[slot]);
+    return host_stacks[slot][vcpu] + sizeof(host_stacks[slot][vcpu]);
 }
 
 static unsigned order_for_chunk(uint64_t remaining)
@@ -108,9 +110,8 @@ static int alloc_bitmaps(struct vm *vm)
     vm->g.msr_bitmap = alloc_filled_page(BITMAP_ALL_ONES);
     vm->g.io_bitmap[0] = alloc_filled_page(BITMAP_ALL_ONES);
     vm->g.io_bitmap[1] = alloc_filled_page(BITMAP_ALL_ONES);
-    vm->fpu_state = frame_alloc(0, FRAME_ZERO);
     return vm->g.msr_bitmap == PADDR_NONE || vm->g.io_bitmap[0] == PADDR_NONE ||
-                   vm->g.io_bitmap[1] == PADDR_NONE || vm->fpu_state == PADDR_NONE
+                   vm->g.io_bitmap[1] == PADDR_NONE
                ? -1
                : 0;
 }
@@ -139,9 +140,9 @@ static void setup_entry_state(struct vcpu *v, const struct guest_entry *e)
 }
 
 /* A fresh VMCS for the vCPU, made current, with controls, host and guest state. */
-static int build_vmcs(struct vm *vm, const struct guest_entry *e, char *why, size_t size)
+static int build_vmcs(struct vm *vm, struct vcpu *v, const struct guest_entry *e, char *why,
+                      size_t size)
 {
-    struct vcpu *v = &vm->vcpu;
     char err[160];
     v->vmcs = vmx_alloc_region();
     if (v->vmcs == PADDR_NONE) {
@@ -160,6 +161,7 @@ static int build_vmcs(struct vm *vm, const struct guest_entry *e, char *why, siz
     vmcs_setup_controls(&res);
     vmcs_setup_host();
     setup_entry_state(v, e);
+    vcpu_cache_init(v);
     if (vmcs_error_take(err, sizeof(err))) {
         log_error("vm %s: %s", vm->cfg.name, err);
         fmt_snprintf(why, size, "VMCS setup failed: %s", err);
@@ -179,6 +181,23 @@ static void break_vmcs_for_debug(const struct vm *vm)
         vmcs_write32(VMCS_PIN_BASED_CTLS, 0); /* clears must-be-1 bits: VM-instruction error 7 */
     else
         vmcs_writenat(VMCS_GUEST_RFLAGS, 0); /* RFLAGS bit 1 must be 1: invalid guest state */
+}
+
+/* The vCPU's own VPID, FPU area and VMCS (its host stack is fixed: vm_host_stack_top). */
+static int build_vcpu(struct vm *vm, struct vcpu *v, const struct guest_entry *e, char *why,
+                      size_t size)
+{
+    v->vpid = vpid_alloc();
+    if (!v->vpid) {
+        fmt_snprintf(why, size, "no free VPID");
+        return -1;
+    }
+    v->fpu_state = frame_alloc(0, FRAME_ZERO);
+    if (v->fpu_state == PADDR_NONE) {
+        fmt_snprintf(why, size, "out of memory for the vCPU's FPU area");
+        return -1;
+    }
+    return build_vmcs(vm, v, e, why, size);
 }
 
 /* A Linux guest (docs/guest-abi.md "Linux guests"): ACPI tables for its vCPUs below 1 MiB, then
@@ -224,50 +243,65 @@ static int build(struct vm *vm, const void *image, size_t image_len,
     }
     int loaded = vm->platform == VM_PLATFORM_PC
                      ? load_linux(vm, image, image_len, mods, nmods, &entry, err, sizeof(err))
-                     : loader_load_with_modules(image, image_len, &vm->cfg, mods, nmods,
-                                                &vm->g.mem, &entry, err, sizeof(err));
+                     : loader_load_with_modules(image, image_len, &vm->cfg, mods, nmods, &vm->g.mem,
+                                                &entry, err, sizeof(err));
     if (loaded) {
         fmt_snprintf(why, size, "%s", err);
-        return -1;
-    }
-    vm->vcpu.vpid = vpid_alloc();
-    if (!vm->vcpu.vpid) {
-        fmt_snprintf(why, size, "no free VPID");
         return -1;
     }
     if (vm_devices_init(vm)) {
         fmt_snprintf(why, size, "cannot register virtual devices");
         return -1;
     }
-    if (build_vmcs(vm, &entry, why, size))
-        return -1;
+    /* vcpu_count is 1 until SMP lands (vm_create rejects more): the loader's entry state is
+       vCPU 0's, the bootstrap processor's. */
+    for (unsigned i = 0; i < vm->vcpu_count; i++)
+        if (build_vcpu(vm, &vm->vcpus[i], &entry, why, size))
+            return -1;
     break_vmcs_for_debug(vm);
     return 0;
 }
 
+/* vCPU `id` as it is before it is built: it holds nothing (vm_destroy frees what it holds). */
+static void init_vcpu(struct vm *vm, unsigned id)
+{
+    struct vcpu *v = &vm->vcpus[id];
+    v->guest = &vm->g;
+    v->id = id;
+    v->guest_xcr0 = XCR0_INITIAL;
+    exit_msr_reset_vcpu(v);
+    v->vmcs = v->fpu_state = PADDR_NONE;
+    if (id < VM_VCPUS_SUPPORTED)
+        v->host_stack_top = vm_host_stack_top(vm->g.index, id);
+}
+
 int vm_create(struct vm *vm, unsigned index, const void *image, size_t image_len,
-              const char *cmdline, const struct loader_module *mods, size_t nmods,
-              uint64_t tsc_khz, char *why, size_t why_size)
+              const char *cmdline, const struct loader_module *mods, size_t nmods, uint64_t tsc_khz,
+              char *why, size_t why_size)
 {
     char err[128];
     memset(vm, 0, sizeof(*vm));
     vm->g.index = index;
     vm->platform = bzimage_is_linux(image, image_len) ? VM_PLATFORM_PC : VM_PLATFORM_ABI;
-    vm->host_stack_top = vm_host_stack_top(index);
     vm->g.name = vm->cfg.name;
     cpu_model_build(&vm->cpu_model, tsc_khz);
     vm->g.cpu = &vm->cpu_model;
-    vm->vcpu.guest = &vm->g;
-    vm->vcpu.guest_xcr0 = XCR0_INITIAL;
-    exit_msr_reset_vcpu(&vm->vcpu);
-    vm->g.msr_bitmap = vm->g.io_bitmap[0] = vm->g.io_bitmap[1] = vm->fpu_state = PADDR_NONE;
-    vm->vcpu.vmcs = PADDR_NONE;
+    vm->g.msr_bitmap = vm->g.io_bitmap[0] = vm->g.io_bitmap[1] = PADDR_NONE;
     vm->g.ept.pml4 = PADDR_NONE;
+    for (unsigned i = 0; i < GUEST_VCPUS_MAX; i++)
+        init_vcpu(vm, i);
     if (modargs_parse(cmdline, index, &vm->cfg, err, sizeof(err))) {
         fmt_snprintf(vm->cfg.name, sizeof(vm->cfg.name), "guest%u", index);
         fmt_snprintf(why, why_size, "%s", err);
         return -1;
     }
+    /* A parsed option is never ignored: more vCPUs than hv can run is a refusal. */
+    if (vm->cfg.vcpus > VM_VCPUS_SUPPORTED) {
+        fmt_snprintf(why, why_size, "vcpus=%u: only %u vCPU per guest is supported yet",
+                     vm->cfg.vcpus, VM_VCPUS_SUPPORTED);
+        return -1;
+    }
+    vm->vcpu_count = vm->cfg.vcpus;
     vm->created = true;
     if (build(vm, image, image_len, mods, nmods, why, why_size)) {
         vm_destroy(vm);
@@ -281,12 +315,13 @@ static uint64_t page_held(paddr_t pa)
     return pa != PADDR_NONE && pa ? 1 : 0;
 }
 
-/* Every frame the VM holds right now: RAM, EPT tables, VMCS, bitmaps, FPU area. */
+/* Every frame the VM holds right now: RAM, EPT tables, bitmaps, each vCPU's VMCS and FPU area. */
 static uint64_t frames_held(const struct vm *vm)
 {
-    uint64_t n = page_held(vm->vcpu.vmcs) + page_held(vm->g.msr_bitmap) +
-                 page_held(vm->g.io_bitmap[0]) + page_held(vm->g.io_bitmap[1]) +
-                 page_held(vm->fpu_state);
+    uint64_t n =
+        page_held(vm->g.msr_bitmap) + page_held(vm->g.io_bitmap[0]) + page_held(vm->g.io_bitmap[1]);
+    for (unsigned i = 0; i < GUEST_VCPUS_MAX; i++)
+        n += page_held(vm->vcpus[i].vmcs) + page_held(vm->vcpus[i].fpu_state);
     if (vm->g.ept.pml4 != PADDR_NONE)
         n += vm->g.ept.table_pages;
     for (size_t i = 0; i < vm->g.mem.nchunks; i++)
@@ -294,14 +329,8 @@ static uint64_t frames_held(const struct vm *vm)
     return n;
 }
 
-void vm_destroy(struct vm *vm)
+static void destroy_vcpu(struct vcpu *v)
 {
-    struct vcpu *v = &vm->vcpu;
-    if (!vm->created)
-        return;
-    /* Other guests may allocate and free meanwhile, so the check is not "free count equals its
-       value before this guest" but "exactly the frames this guest held came back". */
-    uint64_t held = frames_held(vm), before = frame_free_count();
     if (v->vmcs != PADDR_NONE) {
         vmx_clear(v->vmcs);
         frame_free(v->vmcs, 0);
@@ -313,6 +342,18 @@ void vm_destroy(struct vm *vm)
         vpid_free(v->vpid);
         v->vpid = 0;
     }
+    free_page(&v->fpu_state);
+}
+
+void vm_destroy(struct vm *vm)
+{
+    if (!vm->created)
+        return;
+    /* Other guests may allocate and free meanwhile, so the check is not "free count equals its
+       value before this guest" but "exactly the frames this guest held came back". */
+    uint64_t held = frames_held(vm), before = frame_free_count();
+    for (unsigned i = 0; i < GUEST_VCPUS_MAX; i++)
+        destroy_vcpu(&vm->vcpus[i]);
     if (vm->g.ept.pml4 != PADDR_NONE) {
         vmx_invept(INVEPT_SINGLE_CONTEXT, ept_pointer(&vm->g.ept));
         ept_destroy(&vm->g.ept);
@@ -320,7 +361,6 @@ void vm_destroy(struct vm *vm)
     free_page(&vm->g.msr_bitmap);
     free_page(&vm->g.io_bitmap[0]);
     free_page(&vm->g.io_bitmap[1]);
-    free_page(&vm->fpu_state);
     free_guest_ram(&vm->g.mem);
     vm->created = false;
     uint64_t returned = frame_free_count() - before;

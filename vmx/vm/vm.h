@@ -1,4 +1,4 @@
-/* A guest VM: its RAM, EPT, intercept bitmaps, vCPU, virtual devices and verdict. */
+/* A guest VM: its RAM, EPT, intercept bitmaps, vCPUs, virtual devices and verdict. */
 #pragma once
 #include <stdbool.h>
 #include <stdint.h>
@@ -14,6 +14,9 @@ struct guest_entry;
 struct loader_module;
 
 #define VCPU_HOST_STACK_SIZE 16384
+/* vCPUs a guest may have today: vcpus=N beyond this is rejected until SMP lands (AP start-up,
+   per-vCPU scheduling). Host stacks exist for this many per VM slot. */
+#define VM_VCPUS_SUPPORTED 1u
 
 /* debug.vmentry=: break the first guest's VMCS on purpose, to test hv's VM-entry failure paths
    (the VM-instruction error of a failed VMLAUNCH, and the invalid-guest-state exit). */
@@ -22,8 +25,9 @@ extern enum vm_debug_entry vm_debug_entry;
 
 /* Registers the guard pages below the vCPU host stacks: call before paging_init. */
 void vm_host_stacks_init(void);
-/* Top of the host stack of VM slot `slot` (HOST_RSP points into it while that guest runs). */
-void *vm_host_stack_top(unsigned slot);
+/* Top of the host stack of vCPU `vcpu` of VM slot `slot` (HOST_RSP points into it while that
+   vCPU runs); vcpu < VM_VCPUS_SUPPORTED. */
+void *vm_host_stack_top(unsigned slot, unsigned vcpu);
 
 /* Which machine a guest sees: hv's own ABI (docs/guest-abi.md: COM1 without interrupts, the
    power ports, no interrupt controllers) or a virtual PC (Linux guests: local APIC, IOAPIC,
@@ -41,14 +45,13 @@ struct vm_devices {
 struct vm {
     struct guest g; /* what its vCPUs' exits act on (vmx/vcpu/guest.h) */
     struct guest_config cfg;
-    struct vcpu vcpu;
+    struct vcpu vcpus[GUEST_VCPUS_MAX]; /* the first vcpu_count exist; only vCPU 0 runs yet */
+    unsigned vcpu_count;
     struct cpu_model cpu_model; /* built at creation; g.cpu points to it */
-    void *host_stack_top;
     bool created;
     uint64_t start_tsc, timeout_tsc; /* timeout_tsc 0: none */
     enum vm_platform platform;
     struct vm_devices dev;
-    paddr_t fpu_state; /* XSAVE/FXSAVE area of the vCPU (one frame) */
 };
 
 /* Sets up the VM's devices and claims their ports; returns 0 or -1. */
@@ -59,9 +62,10 @@ int vm_devices_init(struct vm *vm);
    frequency the guest is told (0: unknown). Returns 0, or -1 with `why` set (the verdict then is
    rejected(why)). Frees everything it took on failure. */
 int vm_create(struct vm *vm, unsigned index, const void *image, size_t image_len,
-              const char *cmdline, const struct loader_module *mods, size_t nmods,
-              uint64_t tsc_khz, char *why, size_t why_size);
-/* Frees every frame the VM holds (RAM, EPT tables, VMCS, bitmaps) and releases its VPID. */
+              const char *cmdline, const struct loader_module *mods, size_t nmods, uint64_t tsc_khz,
+              char *why, size_t why_size);
+/* Frees every frame the VM holds (RAM, EPT tables, bitmaps, each vCPU's VMCS and FPU area) and
+   releases the VPIDs. */
 void vm_destroy(struct vm *vm);
-/* Prints the contract line and the per-exit statistics. */
+/* Prints the contract line and the per-exit statistics (all vCPUs together). */
 void vm_report(const struct vm *vm);

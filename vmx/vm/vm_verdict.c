@@ -6,10 +6,17 @@
 
 void vm_report(const struct vm *vm)
 {
+    uint64_t exits = 0;
+    for (unsigned i = 0; i < vm->vcpu_count; i++)
+        exits += vm->vcpus[i].exits;
     log_contract("hv: guest %s ended: %s exits=%llu", vm->cfg.name, vm->g.verdict,
-                 (unsigned long long)vm->vcpu.exits);
-    for (unsigned r = 0; r < VMX_EXIT_COUNT; r++)
-        if (vm->vcpu.exit_counts[r])
+                 (unsigned long long)exits);
+    for (unsigned r = 0; r < VMX_EXIT_COUNT; r++) {
+        uint64_t n = 0;
+        for (unsigned i = 0; i < vm->vcpu_count; i++)
+            n += vm->vcpus[i].exit_counts[r];
+        if (n)
             log_info("  %s: exits %-28s %llu", vm->cfg.name, exit_reason_name(r),
-                     (unsigned long long)vm->vcpu.exit_counts[r]);
+                     (unsigned long long)n);
+    }
 }
