@@ -99,7 +99,10 @@ unit: $(UNIT_BIN)
 	    echo "== $$t"; $$t || fail=1; done; \
 	exit $$fail
 
+# The Linux guests' kernel and initramfs (tests/e2e/cases_linux.py) come from Debian's registry,
+# cached in build/linux/ (tools/fetch-linux).
 e2e: all guests
+	tools/fetch-linux >/dev/null
 	tests/e2e/run
 
 # The order matters for readers of CI logs: the end-to-end summary ("N passed, N failed") is the

@@ -21,7 +21,7 @@
 %define PTE_W               (1 << 1)
 %define PTE_PS              (1 << 7)
 %define DIRECT_MAP_PML4_SLOT 256       ; 0xFFFF800000000000, see mm/layout.h
-%define BOOT_STACK_SIZE     16384
+%define BOOT_STACK_SIZE     32768 ; modargs and the command-line parser hold 2 KiB values
 
 extern kmain
 global _start

@@ -10,8 +10,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CMDLINE_KEY_MAX   32  /* buffer size: keys are at most 31 characters */
-#define CMDLINE_VALUE_MAX 256 /* buffer size: values are at most 255 characters */
+#define CMDLINE_KEY_MAX 32 /* buffer size: keys are at most 31 characters */
+#define CMDLINE_VALUE_MAX                                                                          \
+    2048 /* buffer size: values are at most 2047 characters (a Linux                               \
+           guest's cmdline=, as Debian's kernels accept) */
 
 struct cmdline_iter {
     const char *pos;

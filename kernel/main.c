@@ -16,6 +16,7 @@
 #include "mm/frame.h"
 #include "mm/layout.h"
 #include "mm/paging.h"
+#include "drivers/cmos_rtc.h"
 #include "drivers/pit.h"
 #include "kernel/fpu.h"
 #include "vmx/loader/modassign.h"
@@ -271,9 +272,25 @@ static void bench_native_cpuid(void)
 }
 
 /* Every module that is no data module is a guest: build them all, then run them side by side. */
+/* The guests' RTCs start at the machine's date and time (virtual-PC guests, drivers/vdev/vrtc.c).
+ */
+static void read_machine_clock(void)
+{
+    struct rtc_time t;
+    if (cmos_rtc_read(&t)) {
+        log_warn("rtc: the machine's CMOS clock gives no valid date; guests start at %u-01-01",
+                 vm_rtc_boot_time.year);
+        return;
+    }
+    vm_rtc_boot_time = (struct vrtc_time){t.year, t.month, t.day, t.hour, t.minute, t.second};
+    log_info("rtc: %04u-%02u-%02u %02u:%02u:%02u", t.year, t.month, t.day, t.hour, t.minute,
+             t.second);
+}
+
 static void run_guests(uint64_t slice_us)
 {
     struct sched_config sc = {pit_calibrate_tsc_hz(), slice_us};
+    read_machine_clock();
     unsigned live = 0;
     log_info("hv: TSC %llu kHz, slice %llu us, %zu guest module(s)",
              (unsigned long long)(sc.tsc_hz / 1000), (unsigned long long)slice_us,

@@ -26,7 +26,13 @@ static uint32_t acpi_pm_in(void *dev, uint16_t port, unsigned size)
     return 0;
 }
 
+static void acpi_event_out(void *dev, uint16_t port, unsigned size, uint32_t value)
+{
+    (void)dev, (void)port, (void)size, (void)value;
+}
+
 static const struct vdev_io_ops debug_exit_ops = {0, debug_exit_out};
+static const struct vdev_io_ops acpi_event_ops = {acpi_pm_in, acpi_event_out};
 static const struct vdev_io_ops acpi_pm_ops = {acpi_pm_in, acpi_pm_out};
 
 void vdev_power_init(struct vdev_power *p, const struct vdev_host *host)
@@ -41,4 +47,10 @@ int vdev_power_attach(struct vdev_power *p, struct vdev_bus *bus)
                         p))
         return -1;
     return 0;
+}
+
+int vdev_power_attach_pm1a_events(struct vdev_power *p, struct vdev_bus *bus)
+{
+    return vdev_bus_add_io(bus, "acpi-pm1a-evt", VDEV_ACPI_PM1A_EVT, VDEV_ACPI_PM1A_EVT_LEN,
+                           &acpi_event_ops, p);
 }

@@ -4,10 +4,12 @@
 #include "drivers/vdev/vdev.h"
 #include "kernel/abi/hv_abi.h"
 
-#define VDEV_DEBUG_EXIT_PORT HV_ABI_DEBUG_EXIT_PORT
-#define VDEV_ACPI_PM1A_CNT   HV_ABI_ACPI_PM1A_CNT
-#define VDEV_ACPI_PM1A_LEN   2
-#define VDEV_ACPI_SLEEP_S5   HV_ABI_ACPI_SLEEP_S5
+#define VDEV_DEBUG_EXIT_PORT   HV_ABI_DEBUG_EXIT_PORT
+#define VDEV_ACPI_PM1A_CNT     HV_ABI_ACPI_PM1A_CNT
+#define VDEV_ACPI_PM1A_LEN     2
+#define VDEV_ACPI_SLEEP_S5     HV_ABI_ACPI_SLEEP_S5
+#define VDEV_ACPI_PM1A_EVT     0x600
+#define VDEV_ACPI_PM1A_EVT_LEN 4
 
 struct vdev_power {
     const struct vdev_host *host;
@@ -15,3 +17,6 @@ struct vdev_power {
 
 void vdev_power_init(struct vdev_power *p, const struct vdev_host *host);
 int vdev_power_attach(struct vdev_power *p, struct vdev_bus *bus);
+/* The virtual PC's PM1a event block at 0x600 (PM1_STS, PM1_EN; the FADT names it): no event
+   ever happens, so status reads 0 and writes (enables, status clears) change nothing. */
+int vdev_power_attach_pm1a_events(struct vdev_power *p, struct vdev_bus *bus);

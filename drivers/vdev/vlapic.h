@@ -32,6 +32,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "drivers/vdev/vdev.h"
+#include "kernel/lib/msr.h" /* MSR_IA32_APIC_BASE, MSR_IA32_TSC_DEADLINE */
 
 /* ---- the xAPIC register page (SDM APIC table "Local APIC Register Address Map") ---- */
 
@@ -78,11 +79,9 @@
 
 /* ---- IA32_APIC_BASE (MSR 0x1B, SDM APIC 10.4.4) and IA32_TSC_DEADLINE ---- */
 
-#define MSR_IA32_APIC_BASE    0x1Bu
-#define MSR_IA32_TSC_DEADLINE 0x6E0u
-#define APIC_BASE_BSP         (1u << 8)
-#define APIC_BASE_EXTD        (1u << 10) /* x2APIC mode */
-#define APIC_BASE_EN          (1u << 11) /* APIC global enable */
+#define APIC_BASE_BSP  (1u << 8)
+#define APIC_BASE_EXTD (1u << 10) /* x2APIC mode */
+#define APIC_BASE_EN   (1u << 11) /* APIC global enable */
 
 /* ---- register fields ---- */
 

@@ -4,9 +4,12 @@
 #define CPUID_LEAF_VENDOR       0x00
 #define CPUID_LEAF_FEATURES     0x01
 #define CPUID_LEAF_EXT_FEATURES 0x07
+#define CPUID_LEAF_POWER        0x06 /* thermal and power management (APERF/MPERF, EPB, HWP) */
 #define CPUID_LEAF_PMU          0x0A
 #define CPUID_LEAF_TOPOLOGY     0x0B
 #define CPUID_LEAF_XSAVE        0x0D
+#define CPUID_LEAF_TSC          0x15 /* EAX/EBX: TSC/crystal ratio; ECX: crystal Hz */
+#define CPUID_LEAF_FREQUENCY    0x16 /* EAX: base MHz; EBX: maximum MHz; ECX: bus MHz */
 #define CPUID_LEAF_TOPOLOGY_V2  0x1F
 #define CPUID_LEAF_EXT_BASE     0x80000000 /* EAX: the highest extended leaf */
 
@@ -24,6 +27,9 @@
 #define CPUID_1_ECX_XSAVE         (1u << 26)
 #define CPUID_1_ECX_OSXSAVE       (1u << 27)
 #define CPUID_1_ECX_HYPERVISOR    (1u << 31)
+#define CPUID_1_EDX_MCE           (1u << 7)
+#define CPUID_1_EDX_APIC          (1u << 9)
+#define CPUID_1_EDX_MCA           (1u << 14)
 #define CPUID_1_EDX_DS            (1u << 21)
 #define CPUID_1_EDX_ACPI          (1u << 22)
 #define CPUID_1_EDX_HTT           (1u << 28)
@@ -37,6 +43,7 @@
 #define CPUID_7_EBX_TSC_ADJUST       (1u << 1)
 #define CPUID_7_EDX_IBRS             (1u << 26)
 #define CPUID_7_EDX_STIBP            (1u << 27)
+#define CPUID_7_EDX_ARCH_CAPS        (1u << 29)
 #define CPUID_7_EDX_SSBD             (1u << 31)
 #define CPUID_7_EBX_SGX              (1u << 2)
 #define CPUID_7_EBX_INVPCID          (1u << 10)

@@ -41,6 +41,8 @@
 #define MSR_IA32_VMX_TRUE_ENTRY_CTLS     0x00000490
 #define MSR_IA32_VMX_VMFUNC              0x00000491
 #define MSR_IA32_TSC_DEADLINE            0x000006E0
+#define MSR_X2APIC_FIRST                 0x00000800 /* x2APIC registers (SDM vol. 3 §11.12.1) */
+#define MSR_X2APIC_LAST                  0x000008FF
 #define MSR_IA32_EFER                    0xC0000080
 #define MSR_IA32_STAR                    0xC0000081
 #define MSR_IA32_LSTAR                   0xC0000082

@@ -40,7 +40,7 @@ CASES = [
     # naming no guest: that one is reported as rejected under the name module3.
     Case("module-mb1-initrd",
          ["--emu=bochs", TEXT + "::initrd-for=mr first file", MODREADER + "::name=mr",
-          TINY + "::initrd-for=mr", TINY + "::initrd-for=nobody x"], 0,
+          TINY + "::initrd-for=mr", TINY + "::initrd-for=nobody x"], 3,
          log=[r'hv: module 0 \("initrd-for=mr first file"\) is the initrd of guest mr$',
               r'hv: module 2 \("initrd-for=mr"\) is the initrd of guest mr$',
               r'hv: module 3 \("initrd-for=nobody x"\) is no guest\'s initrd: '
@@ -48,6 +48,8 @@ CASES = [
               verdict("module3", r"rejected\(initrd-for=nobody names no guest\)"),
               verdict("mr", r"exit\(0\)"), r"^hv: end: ok$"],
          not_log=NO_CRASH + [r"\[mr\] modreader: FAIL"],
+         # module3's rejection makes hvrun's status 3; the data modules of mr count as used.
+         stderr=[r"^hvrun: exit 3 \(guest module3 ended rejected\(initrd-for=nobody"],
          check=lines_in_order(
              r"^\[mr\] modreader: 2 module\(s\)$",
              r"^\[mr\] module 0: string 'first file', 0x00104000-0x00104024$",
@@ -59,11 +61,12 @@ CASES = [
     # module named; its neighbour runs.
     Case("module-mb1-initrd-too-big",
          ["--emu=bochs", MODREADER + "::name=small mem=1088K", "build/hv.elf::initrd-for=small",
-          HELLO], 0,
+          HELLO], 3,
          log=[r'hv: module 1 \("initrd-for=small"\) is the initrd of guest small$',
               verdict("small", r"rejected\(module 1 \(\d+ bytes\) at \[0x104000,0x[0-9a-f]+\) "
                                r"does not fit in guest RAM \(1088 KiB\)\)"),
               r"mm: guest small teardown: every frame returned",
               verdict("hello", r"exit\(0\)"), r"^hv: end: ok$"],
-         not_log=NO_CRASH, check=one_boot_one_end),
+         not_log=NO_CRASH, check=one_boot_one_end,
+         stderr=[r"^hvrun: exit 3 \(guest small ended rejected\(module 1"]),
 ]

@@ -36,6 +36,7 @@
 #include "kernel/lib/x86.h"
 #include "vmx/exit/exit.h"
 #include "vmx/exit/io.h"
+#include "vmx/exit/cpu_model.h"
 #include "vmx/vm/vm.h"
 #include "vmx/cpu/vmcs.h"
 #include "vmx/cpu/vmcs_fields.h"
@@ -126,6 +127,9 @@ static void reset_vm(void)
     vm.vcpus[0].guest = &vm.g;
     vm.g.name = vm.cfg.name;
     vm.vcpus[0].vpid = VPID;
+    vm.vcpu_count = 1;
+    cpu_model_build(&vm.cpu_model, 0); /* as vm_create does (the fake host has no CPUID) */
+    vm.g.cpu = &vm.cpu_model;
     FUZZ_CHECK(vm_devices_init(&vm) == 0);
 }
 

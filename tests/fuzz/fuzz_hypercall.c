@@ -22,6 +22,7 @@
 #include "kernel/lib/x86.h"
 #include "vmx/exit/exit.h"
 #include "vmx/exit/hypercall.h"
+#include "vmx/exit/cpu_model.h"
 #include "vmx/vm/vm.h"
 #include "vmx/cpu/vmcs.h"
 #include "vmx/cpu/vmcs_fields.h"
@@ -77,7 +78,10 @@ static void reset(uint8_t instr_len)
     for (unsigned i = 0; i < NCHUNKS; i++)
         memcpy(chunk[i], expect + i * CHUNK_SIZE, CHUNK_SIZE);
     vm.vcpus[0].guest = &vm.g;
+    vm.vcpu_count = 1;
     vm.g.name = vm.cfg.name;
+    cpu_model_build(&vm.cpu_model, 0); /* as vm_create does (the fake host has no CPUID) */
+    vm.g.cpu = &vm.cpu_model;
     FUZZ_CHECK(vm_devices_init(&vm) == 0);
     fake_vmcs_set(VMCS_GUEST_RIP, RIP0);
     fake_vmcs_set(VMCS_GUEST_CS_AR, AR_CODE32);

@@ -206,7 +206,8 @@ static void test_fs_gs_base(void **state)
 
 /* ---- virtual MSRs ---- */
 
-static void test_syscall_msrs_are_virtual(void **state)
+/* Issue 16: the guest's SYSCALL/SWAPGS/RDTSCP MSRs are the real ones while its vCPU runs. */
+static void test_syscall_msrs_are_live(void **state)
 {
     (void)state;
     wrmsr_ok(MSR_IA32_STAR, 0x0023001000000000ull);
@@ -222,9 +223,41 @@ static void test_syscall_msrs_are_virtual(void **state)
     assert_int_equal(rdmsr_ok(MSR_IA32_KERNEL_GS_BASE), HIGH_CANONICAL + 0x40);
     assert_int_equal(rdmsr_ok(MSR_IA32_TSC_AUX), 3);
     assert_int_equal(v->msr.lstar, HIGH_CANONICAL);
-    /* Nothing reached the host. */
-    assert_int_equal(fake_hw.msr_writes, 0);
-    assert_int_equal(fake_hw_get_msr(MSR_IA32_LSTAR), 0xFFFFFFFF80001000ull);
+    /* The CPU holds them, so SYSCALL, SWAPGS and RDTSCP in the guest see them. */
+    assert_int_equal(fake_hw_get_msr(MSR_IA32_LSTAR), HIGH_CANONICAL);
+    assert_int_equal(fake_hw_get_msr(MSR_IA32_STAR), 0x0023001000000000ull);
+    assert_int_equal(fake_hw_get_msr(MSR_IA32_FMASK), 0x47700);
+    assert_int_equal(fake_hw_get_msr(MSR_IA32_TSC_AUX), 3);
+    /* SWAPGS changes KERNEL_GS_BASE without an exit: RDMSR reads the CPU's. */
+    fake_hw_set_msr(MSR_IA32_KERNEL_GS_BASE, HIGH_CANONICAL + 0x80);
+    assert_int_equal(rdmsr_ok(MSR_IA32_KERNEL_GS_BASE), HIGH_CANONICAL + 0x80);
+}
+
+/* A switch loads all six of the next vCPU's values and saves what SWAPGS changed: nothing of
+   one guest survives into another. */
+static void test_switch_loads_every_live_msr(void **state)
+{
+    (void)state;
+    static struct vm other;
+    memset(&other, 0, sizeof(other));
+    other.vcpus[0].guest = &other.g;
+    exit_msr_reset_vcpu(&other.vcpus[0]);
+    wrmsr_ok(MSR_IA32_LSTAR, HIGH_CANONICAL);
+    wrmsr_ok(MSR_IA32_KERNEL_GS_BASE, HIGH_CANONICAL + 0x40);
+    wrmsr_ok(MSR_IA32_TSC_AUX, 3);
+    fake_hw_set_msr(MSR_IA32_KERNEL_GS_BASE, HIGH_CANONICAL + 0x80); /* the guest's SWAPGS */
+    exit_msr_save_guest_msrs(v);
+    assert_int_equal(v->msr.kernel_gs_base, HIGH_CANONICAL + 0x80);
+    exit_msr_load_guest_msrs(&other.vcpus[0]);
+    const uint32_t live[] = {MSR_IA32_KERNEL_GS_BASE, MSR_IA32_STAR,  MSR_IA32_LSTAR,
+                             MSR_IA32_CSTAR,          MSR_IA32_FMASK, MSR_IA32_TSC_AUX};
+    for (size_t i = 0; i < sizeof(live) / sizeof(live[0]); i++)
+        if (fake_hw_get_msr(live[i]) != 0)
+            fail_msg("MSR 0x%x kept the previous guest's 0x%llx", live[i],
+                     (unsigned long long)fake_hw_get_msr(live[i]));
+    exit_msr_load_guest_msrs(v);
+    assert_int_equal(fake_hw_get_msr(MSR_IA32_KERNEL_GS_BASE), HIGH_CANONICAL + 0x80);
+    assert_int_equal(fake_hw_get_msr(MSR_IA32_LSTAR), HIGH_CANONICAL);
 }
 
 static void test_virtual_msr_checks(void **state)
@@ -454,7 +487,8 @@ int main(void)
         cmocka_unit_test_setup(test_pat, setup),
         cmocka_unit_test_setup(test_sysenter_msrs, setup),
         cmocka_unit_test_setup(test_fs_gs_base, setup),
-        cmocka_unit_test_setup(test_syscall_msrs_are_virtual, setup),
+        cmocka_unit_test_setup(test_syscall_msrs_are_live, setup),
+        cmocka_unit_test_setup(test_switch_loads_every_live_msr, setup),
         cmocka_unit_test_setup(test_virtual_msr_checks, setup),
         cmocka_unit_test_setup(test_vcpus_do_not_share_virtual_msrs, setup),
         cmocka_unit_test_setup(test_tsc_read_adds_offset, setup),

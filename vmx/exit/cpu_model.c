@@ -217,6 +217,57 @@ void cpu_model_build(struct cpu_model *m, uint64_t tsc_khz)
     msr_policy(m);
 }
 
+/* ---- the virtual PC's additions ---- */
+
+#define KHZ_PER_MHZ 1000u
+#define HZ_PER_KHZ  1000u
+#define BUS_MHZ     100u /* leaf 0x16 ECX: the nominal bus clock */
+
+/* Leaf `leaf` answers `r` for every subleaf (a new answer unless one is stored already). */
+static int set_leaf(struct cpu_model *m, uint32_t leaf, struct cpuid_regs r)
+{
+    struct cpu_model_leaf *l = &m->basic[leaf];
+    if (l->count == 0 || l->indexed) {
+        if (m->answers == CPU_MODEL_ANSWERS)
+            return -1;
+        *l = (struct cpu_model_leaf){(uint16_t)m->answers++, 1, false};
+    }
+    m->answer[l->first] = r;
+    return 0;
+}
+
+int cpu_model_virtual_pc(struct cpu_model *m)
+{
+    struct cpu_model_leaf *f = &m->basic[CPUID_LEAF_FEATURES];
+    if (m->basic_max < CPUID_LEAF_EXT_FEATURES || !f->count)
+        return -1;
+    struct cpuid_regs *features = &m->answer[f->first];
+    features->ecx |= CPUID_1_ECX_X2APIC | CPUID_1_ECX_TSC_DEADLINE;
+    features->edx = (features->edx | CPUID_1_EDX_APIC) & ~(CPUID_1_EDX_MCE | CPUID_1_EDX_MCA);
+    /* No thermal or power management: its MSRs (APERF/MPERF, ENERGY_PERF_BIAS, HWP) are not
+       emulated, and Linux reads them unchecked when leaf 6 names them. */
+    const struct cpu_model_leaf *power = &m->basic[CPUID_LEAF_POWER];
+    for (unsigned i = 0; i < power->count; i++)
+        m->answer[power->first + i] = (struct cpuid_regs){0, 0, 0, 0};
+    const struct cpu_model_leaf *ext = &m->basic[CPUID_LEAF_EXT_FEATURES];
+    if (ext->count)
+        m->answer[ext->first].edx &= ~CPUID_7_EDX_ARCH_CAPS;
+    if (!m->tsc_khz)
+        return 0;
+    uint32_t mhz = (uint32_t)(m->tsc_khz / KHZ_PER_MHZ);
+    for (uint32_t leaf = m->basic_max + 1; leaf < CPUID_LEAF_TSC; leaf++)
+        m->basic[leaf] = (struct cpu_model_leaf){0, 0, false}; /* reads as zeros */
+    if (set_leaf(m, CPUID_LEAF_TSC,
+                 (struct cpuid_regs){1, 1, (uint32_t)(m->tsc_khz * HZ_PER_KHZ), 0}) ||
+        set_leaf(m, CPUID_LEAF_FREQUENCY, (struct cpuid_regs){mhz, mhz, BUS_MHZ, 0}))
+        return -1;
+    if (m->basic_max < CPUID_LEAF_FREQUENCY) {
+        m->basic_max = CPUID_LEAF_FREQUENCY;
+        m->answer[m->basic[CPUID_LEAF_VENDOR].first].eax = CPUID_LEAF_FREQUENCY;
+    }
+    return 0;
+}
+
 /* ---- lookups (the exit path) ---- */
 
 static void hypervisor_leaf(const struct cpu_model *m, uint32_t leaf, struct cpuid_regs *r)

@@ -54,6 +54,13 @@ struct cpu_model {
 
 /* Builds the model from the host's CPUID and vmx_config (call after VMX is set up). */
 void cpu_model_build(struct cpu_model *m, uint64_t tsc_khz);
+/* What a virtual-PC guest's CPU adds (call after cpu_model_build): the local APIC, x2APIC and
+   the TSC-deadline timer it has; the TSC frequency in leaves 0x15/0x16, so the guest needs no
+   PIT calibration and its APIC timer runs on the crystal clock 0x15 names (the TSC); no machine
+   check architecture (hv intercepts #MC and emulates no MCA banks), no thermal and power
+   management (leaf 6) and no ARCH_CAPABILITIES MSR, whose MSRs hv does not emulate. Returns -1 when
+   the table has no room for the leaves. */
+int cpu_model_virtual_pc(struct cpu_model *m);
 /* Leaves past the basic range: hv's hypervisor leaves, the extended range, out of range. */
 void cpu_model_cpuid_other(const struct cpu_model *m, uint32_t leaf, uint32_t subleaf,
                            struct cpuid_regs *r);

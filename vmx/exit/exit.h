@@ -30,6 +30,10 @@ void exit_handle_rdmsr(struct vcpu *v);
 void exit_handle_wrmsr(struct vcpu *v);
 /* The vCPU's virtual MSRs at its start (vmx/exit/exit_msr.c): call when it is created. */
 void exit_msr_reset_vcpu(struct vcpu *v);
+/* The SYSCALL/SWAPGS/RDTSCP MSRs hold the running vCPU's values (vmx/exit/exit_msr.c): load
+   them when switching to the vCPU, save what SWAPGS may have changed when switching away. */
+void exit_msr_load_guest_msrs(const struct vcpu *v);
+void exit_msr_save_guest_msrs(struct vcpu *v);
 void exit_handle_entry_failure(struct vcpu *v);
 void exit_handle_monitor_mwait(struct vcpu *v);
 void exit_handle_ept_violation(struct vcpu *v);

@@ -43,7 +43,9 @@ void exit_handle_external_interrupt(struct vcpu *v)
 
 void exit_handle_triple_fault(struct vcpu *v)
 {
-    guest_end(v->guest, "triple-fault");
+    /* On a PC a triple fault is a shutdown that the chipset turns into a reset (Linux's last
+       reboot method): a virtual-PC guest ends `reset`; an hv-ABI guest `triple-fault`. */
+    guest_end(v->guest, v->lapic ? "reset" : "triple-fault");
 }
 
 void exit_handle_init(struct vcpu *v)

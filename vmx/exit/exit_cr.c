@@ -15,6 +15,7 @@
 #include "kernel/lib/x86.h"
 #include "vmx/exit/exit.h"
 #include "mm/guest_mem.h"
+#include "drivers/vdev/vlapic.h"
 #include "vmx/vcpu/guest.h"
 #include "vmx/cpu/vmcs.h"
 #include "vmx/cpu/vmcs_setup.h"
@@ -257,7 +258,10 @@ static enum cr_result write_cr8(struct vcpu *v, uint64_t value)
 {
     if (value & ~CR8_TPR_MASK)
         return CR_GP;
-    v->cr8 = value;
+    if (v->lapic) /* CR8 is the local APIC's TPR[7:4] (SDM vol. 3 §11.8.6) */
+        vlapic_set_cr8(v->lapic, value);
+    else
+        v->cr8 = value;
     return CR_OK;
 }
 
@@ -293,7 +297,7 @@ static enum cr_result mov_from_cr(const struct vcpu *v, const struct cr_state *s
         *value = s->cr4;
         return CR_OK;
     case 8:
-        *value = v->cr8;
+        *value = v->lapic ? vlapic_get_cr8(v->lapic) : v->cr8;
         return CR_OK;
     default:
         return CR_UD;

@@ -2,12 +2,15 @@
  * RDMSR (exit 31) and WRMSR (exit 32): ECX names the MSR, EDX:EAX is the value (SDM vol. 2B).
  * hv intercepts every MSR, so each one a guest may use is listed in msr_handlers; any other
  * MSR raises #GP(0) as on a CPU without it. A guest write lands in the VMCS guest-state area
- * (loaded at VM entry, swapped out at exit) or in per-vCPU storage, never in a host MSR.
+ * (loaded at VM entry, swapped out at exit), in per-vCPU storage, or -- for the MSRs the guest's
+ * own instructions use and hv never does -- in the real MSR while that vCPU runs:
  *
- * Virtual-only MSRs: KERNEL_GS_BASE, STAR, LSTAR, CSTAR, FMASK and TSC_AUX read back what the
- * guest wrote, but the CPU keeps hv's values, so the guest's SWAPGS, SYSCALL/SYSRET and
- * RDTSCP/RDPID do not see them. Loading them around VM entry is future work; keeping them
- * virtual can never leak a guest value into hv or another guest.
+ * KERNEL_GS_BASE, STAR, LSTAR, CSTAR, FMASK and TSC_AUX (SYSCALL/SYSRET, SWAPGS, RDTSCP/RDPID)
+ * hold the running vCPU's values: the scheduler loads all six when it switches to a vCPU
+ * (exit_msr_load_guest_msrs) and saves KERNEL_GS_BASE, which SWAPGS changes without an exit,
+ * when it switches away (exit_msr_save_guest_msrs). A WRMSR writes both the vCPU's copy and the
+ * MSR. hv executes none of these instructions, so it needs no values of its own, and a switch
+ * always loads all six, so one guest's values never reach another.
  */
 #include <stddef.h>
 #include "kernel/lib/hw.h"
@@ -16,6 +19,7 @@
 #include "kernel/lib/x86.h"
 #include "vmx/exit/cpu_model.h"
 #include "vmx/exit/exit.h"
+#include "drivers/vdev/vlapic.h"
 #include "vmx/vcpu/guest.h"
 #include "vmx/cpu/vmcs.h"
 
@@ -62,10 +66,8 @@ _Static_assert(sizeof(((struct vcpu_msr_state *)0)->mtrr_fixed) ==
                    MTRR_FIXED_COUNT * sizeof(uint64_t),
                "vcpu_msr_state.mtrr_fixed holds every fixed-range MTRR");
 
-/* IA32_APIC_BASE (§11.4.4): the xAPIC at its default address, enabled; no x2APIC. */
-#define APIC_BASE_DEFAULT 0xFEE00000ull
-#define APIC_BASE_BSP     (1ull << 8)
-#define APIC_BASE_ENABLE  (1ull << 11)
+/* IA32_APIC_BASE (§11.4.4) of an hv-ABI guest: the xAPIC at its default address, enabled, and
+   fixed (it has no APIC; virtual-PC guests have their vlapic's). */
 
 /* IA32_MISC_ENABLE (vol. 4 Table 2-2): fast strings on; no branch trace store or PEBS. */
 #define MISC_ENABLE_FAST_STRINGS (1ull << 0)
@@ -261,6 +263,72 @@ static int write_virtual(struct vcpu *v, uint32_t msr, uint64_t value)
     return 0;
 }
 
+/* ---- SYSCALL, SWAPGS and RDTSCP MSRs: live in the CPU while the vCPU runs ---- */
+
+static int read_live(struct vcpu *v, uint32_t msr, uint64_t *value)
+{
+    if (msr == MSR_IA32_KERNEL_GS_BASE) /* SWAPGS exchanges it without exiting */
+        v->msr.kernel_gs_base = hw_rdmsr(MSR_IA32_KERNEL_GS_BASE);
+    return read_virtual(v, msr, value);
+}
+
+static int write_live(struct vcpu *v, uint32_t msr, uint64_t value)
+{
+    if (write_virtual(v, msr, value))
+        return -1;
+    hw_wrmsr(msr, value);
+    return 0;
+}
+
+void exit_msr_load_guest_msrs(const struct vcpu *v)
+{
+    hw_wrmsr(MSR_IA32_KERNEL_GS_BASE, v->msr.kernel_gs_base);
+    hw_wrmsr(MSR_IA32_STAR, v->msr.star);
+    hw_wrmsr(MSR_IA32_LSTAR, v->msr.lstar);
+    hw_wrmsr(MSR_IA32_CSTAR, v->msr.cstar);
+    hw_wrmsr(MSR_IA32_FMASK, v->msr.fmask);
+    hw_wrmsr(MSR_IA32_TSC_AUX, v->msr.tsc_aux);
+}
+
+void exit_msr_save_guest_msrs(struct vcpu *v)
+{
+    v->msr.kernel_gs_base = hw_rdmsr(MSR_IA32_KERNEL_GS_BASE);
+}
+
+/* ---- the local APIC's MSRs (virtual-PC guests; #GP for hv-ABI guests, which have none) ---- */
+
+static int read_x2apic(struct vcpu *v, uint32_t msr, uint64_t *value)
+{
+    return v->lapic ? vlapic_rdmsr(v->lapic, msr, value) : -1;
+}
+
+static int write_x2apic(struct vcpu *v, uint32_t msr, uint64_t value)
+{
+    return v->lapic ? vlapic_wrmsr(v->lapic, msr, value) : -1;
+}
+
+/* IA32_TSC_DEADLINE is in the guest's TSC (host TSC + VMCS_TSC_OFFSET); the APIC timer runs on
+   the host TSC like every device (vmx/vm/vm_devices.c). 0 stays 0: it disarms the timer. */
+static int read_tsc_deadline(struct vcpu *v, uint32_t msr, uint64_t *value)
+{
+    (void)msr;
+    if (!v->lapic)
+        return -1;
+    uint64_t host = vlapic_get_tsc_deadline(v->lapic);
+    *value = host ? host + vmcs_read64(VMCS_TSC_OFFSET) : 0;
+    return 0;
+}
+
+static int write_tsc_deadline(struct vcpu *v, uint32_t msr, uint64_t value)
+{
+    (void)msr;
+    if (!v->lapic)
+        return -1;
+    uint64_t host = value ? value - vmcs_read64(VMCS_TSC_OFFSET) : 0;
+    vlapic_set_tsc_deadline(v->lapic, value && !host ? 1 : host);
+    return 0;
+}
+
 /* ---- time stamp counter (§17.17) ---- */
 
 /* The guest's TSC is the host's plus VMCS_TSC_OFFSET (used by RDTSC when "use TSC
@@ -304,20 +372,23 @@ static int write_tsc_adjust(struct vcpu *v, uint32_t msr, uint64_t value)
 
 static uint64_t apic_base(const struct vcpu *v)
 {
-    return APIC_BASE_DEFAULT | APIC_BASE_ENABLE | (v->id == 0 ? APIC_BASE_BSP : 0);
+    return VLAPIC_BASE_ADDR | APIC_BASE_EN | (v->id == 0 ? APIC_BASE_BSP : 0);
 }
 
 static int read_apic_base(struct vcpu *v, uint32_t msr, uint64_t *value)
 {
     (void)msr;
-    *value = apic_base(v);
+    *value = v->lapic ? vlapic_get_base(v->lapic) : apic_base(v);
     return 0;
 }
 
-/* The APIC cannot be moved, disabled or switched to x2APIC mode. */
+/* A virtual-PC guest's APIC follows the SDM's enable/x2APIC transitions but cannot be moved
+   (vlapic_set_base). An hv-ABI guest has no APIC: its base cannot change at all. */
 static int write_apic_base(struct vcpu *v, uint32_t msr, uint64_t value)
 {
     (void)msr;
+    if (v->lapic)
+        return vlapic_set_base(v->lapic, value);
     return value == apic_base(v) ? 0 : -1;
 }
 
@@ -458,10 +529,12 @@ static const struct msr_handler msr_handlers[] = {
     {MSR_IA32_MTRR_FIX4K_C0000, MSR_IA32_MTRR_FIX4K_F8000, read_mtrr_fixed, write_mtrr_fixed},
     {ONE(MSR_IA32_PAT), read_pat, write_pat},
     {ONE(MSR_IA32_MTRR_DEF_TYPE), read_mtrr_def_type, write_mtrr_def_type},
+    {ONE(MSR_IA32_TSC_DEADLINE), read_tsc_deadline, write_tsc_deadline},
+    {MSR_X2APIC_FIRST, MSR_X2APIC_LAST, read_x2apic, write_x2apic},
     {ONE(MSR_IA32_EFER), read_efer, write_efer},
-    {MSR_IA32_STAR, MSR_IA32_FMASK, read_virtual, write_virtual},
+    {MSR_IA32_STAR, MSR_IA32_FMASK, read_live, write_live},
     {MSR_IA32_FS_BASE, MSR_IA32_GS_BASE, read_vmcs_msr, write_vmcs_msr},
-    {MSR_IA32_KERNEL_GS_BASE, MSR_IA32_TSC_AUX, read_virtual, write_virtual},
+    {MSR_IA32_KERNEL_GS_BASE, MSR_IA32_TSC_AUX, read_live, write_live},
 };
 #undef ONE
 

@@ -21,7 +21,7 @@ _Static_assert(GUEST_MEM_MAX <= PT_ENTRIES * PAGE_1G, "one PDPT maps all guest R
 _Static_assert(LOADER_PT_BASE + (PT_FIXED_PAGES + GUEST_MEM_MAX / PAGE_1G) * PAGE_4K <=
                    LOADER_BOOT_STACK_TOP,
                "page tables for the largest guest stay below the boot stack");
-_Static_assert(LOADER_MB1_CMDLINE_GPA + GUEST_CMDLINE_MAX <= LOADER_BOOT_INFO_END,
+_Static_assert(LOADER_MB1_CMDLINE_GPA + GUEST_ABI_CMDLINE_MAX <= LOADER_BOOT_INFO_END,
                "the command line fits in the Multiboot page");
 
 /* An ELF program header of either class, widened. */
@@ -454,7 +454,7 @@ static void write_boot_info(const struct guest_config *cfg, const struct module_
     write_mmap_entry(m, 2, MB1_UPPER_MEM_BASE, cfg->mem - MB1_UPPER_MEM_BASE, MB1_MMAP_AVAILABLE);
     must_write(m, LOADER_MB1_NAME_GPA, loader_name, sizeof(loader_name));
     must_write(m, LOADER_MB1_CMDLINE_GPA, cfg->cmdline,
-               strnlen(cfg->cmdline, GUEST_CMDLINE_MAX - 1));
+               strnlen(cfg->cmdline, GUEST_ABI_CMDLINE_MAX - 1));
     /* The NUL terminator is already there: the page was zeroed above. */
 }
 

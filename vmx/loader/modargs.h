@@ -7,9 +7,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define GUEST_NAME_MAX        32  /* buffer size: names are 1..31 characters */
-#define GUEST_CMDLINE_MAX     256 /* buffer size: guest command lines are at most 255 characters */
-#define GUEST_EXPECT_MAX      64  /* buffer size: expect= is at most 63 characters */
+#define GUEST_NAME_MAX        32   /* buffer size: names are 1..31 characters */
+#define GUEST_CMDLINE_MAX     2048 /* buffer size: Linux guests' command lines, up to 2047 */
+#define GUEST_ABI_CMDLINE_MAX 256  /* buffer size: hv-ABI guests' command lines are at most 255 */
+#define GUEST_EXPECT_MAX      64   /* buffer size: expect= is at most 63 characters */
 #define GUEST_MEM_DEFAULT     (16ull << 20)
 #define GUEST_MEM_MIN         (1ull << 20)
 #define GUEST_MEM_MAX         (64ull << 30)

@@ -1,5 +1,6 @@
 #include "vmx/vm/sched.h"
 #include "vmx/vcpu/guest.h"
+#include "vmx/vcpu/vcpu_intr.h"
 #include "kernel/boot_phase.h"
 #include "kernel/lib/fmt.h"
 #include "kernel/fpu.h"
@@ -44,6 +45,25 @@ static void arm_preemption_timer(const struct sched_cpu *sc)
                                                       : 1));
 }
 
+/* Virtual-PC guests: the time in the guest ends at `stop` (the slice's end or the VM's next
+   device timer, whichever is first). The timer counts down from every VM entry (SDM vol. 3
+   "VMX-Preemption Timer"), so it is armed for what is left before each entry. */
+static void arm_preemption_timer_until(uint64_t now, uint64_t stop)
+{
+    uint64_t ticks = stop > now ? (stop - now) >> vmx_config.preemption_timer_shift : 0;
+    vmcs_write32(VMCS_PREEMPTION_TIMER_VALUE,
+                 (uint32_t)(ticks > PREEMPT_TIMER_MAX ? PREEMPT_TIMER_MAX
+                            : ticks                   ? ticks
+                                                      : 1));
+}
+
+/* A virtual-PC vCPU in HLT with nothing to deliver stays out of the guest: its device timers
+   run, and the slice goes to the other guests (hv polls while every guest waits). */
+static bool waits_for_interrupt(struct vcpu *v)
+{
+    return v->halted && !vcpu_external_interrupt_pending(v);
+}
+
 /* VMLAUNCH/VMRESUME itself failed: name the VM-instruction error, dump the VMCS, stop the guest. */
 static void entry_instruction_failed(struct vm *vm, int status)
 {
@@ -74,24 +94,43 @@ static void run_slice(void *arg)
     struct vm *vm = arg;
     struct vcpu *v = &vm->vcpus[0]; /* the only one that runs until SMP lands */
     struct sched_cpu *sc = this_cpu()->sched;
+    struct vdev_timers *timers = vm->platform == VM_PLATFORM_PC ? &vm->dev.timers : 0;
+    uint64_t start = hw_rdtsc();
+    if (timers) {
+        vdev_timers_run(timers, start);
+        if (waits_for_interrupt(v)) {
+            timed_out(vm, start);
+            return;
+        }
+    }
     if (vmx_ptrld(v->vmcs) != VMX_OK) {
         guest_end(&vm->g, "killed(VMPTRLD failed)");
         return;
     }
     fpu_restore(phys_to_virt(v->fpu_state));
-    arm_preemption_timer(sc);
+    exit_msr_load_guest_msrs(v);
+    if (!timers)
+        arm_preemption_timer(sc);
     uint64_t host_xcr0 = fpu_host_xcr0(), xcr0 = host_xcr0;
-    uint64_t start = hw_rdtsc();
     for (;;) {
         uint64_t now = hw_rdtsc();
         if (timed_out(vm, now) || now - start >= sc->slice_tsc)
             break;
+        if (timers) {
+            vdev_timers_run(timers, now);
+            if (waits_for_interrupt(v))
+                break;
+        }
         vcpu_deliver_events(v);
         if (vm->g.ended)
             break;
         if (!v->launched && !sc->first_entry_logged) {
             sc->first_entry_logged = true;
             boot_phase("first VM entry");
+        }
+        if (timers) {
+            uint64_t next = vdev_timers_next(timers), end = start + sc->slice_tsc;
+            arm_preemption_timer_until(now, next < end ? next : end);
         }
         vcpu_write_back(v);
         xcr0 = switch_xcr0(xcr0, v->guest_xcr0);
@@ -104,10 +143,12 @@ static void run_slice(void *arg)
         vcpu_exit_begin(v);
         uint32_t reason = vcpu_exit_reason(v);
         exit_dispatch(v, reason);
-        if (vm->g.ended || VMX_EXIT_REASON_BASIC(reason) == VMX_EXIT_PREEMPTION_TIMER)
+        /* A virtual-PC guest's timer exit may be a device deadline: the loop's checks decide. */
+        if (vm->g.ended || (!timers && VMX_EXIT_REASON_BASIC(reason) == VMX_EXIT_PREEMPTION_TIMER))
             break;
     }
     switch_xcr0(xcr0, host_xcr0);
+    exit_msr_save_guest_msrs(v);
     fpu_save(phys_to_virt(v->fpu_state));
 }
 

@@ -232,6 +232,10 @@ static int build(struct vm *vm, const void *image, size_t image_len,
 {
     struct guest_entry entry;
     char err[128];
+    if (vm->platform == VM_PLATFORM_PC && cpu_model_virtual_pc(&vm->cpu_model)) {
+        fmt_snprintf(why, size, "no room in the CPU model for the virtual PC's CPUID leaves");
+        return -1;
+    }
     if (alloc_guest_ram(&vm->g.mem, vm->cfg.mem)) {
         fmt_snprintf(why, size, "cannot allocate %llu MiB of guest RAM",
                      (unsigned long long)(vm->cfg.mem >> 20));
@@ -239,6 +243,11 @@ static int build(struct vm *vm, const void *image, size_t image_len,
     }
     if (map_guest_ram(vm) || alloc_bitmaps(vm)) {
         fmt_snprintf(why, size, "out of memory for EPT tables or bitmaps");
+        return -1;
+    }
+    if (vm->platform == VM_PLATFORM_ABI && strlen(vm->cfg.cmdline) >= GUEST_ABI_CMDLINE_MAX) {
+        fmt_snprintf(why, size, "cmdline longer than %u characters (only Linux guests take more)",
+                     GUEST_ABI_CMDLINE_MAX - 1);
         return -1;
     }
     int loaded = vm->platform == VM_PLATFORM_PC
@@ -286,6 +295,7 @@ int vm_create(struct vm *vm, unsigned index, const void *image, size_t image_len
     vm->g.name = vm->cfg.name;
     cpu_model_build(&vm->cpu_model, tsc_khz);
     vm->g.cpu = &vm->cpu_model;
+
     vm->g.msr_bitmap = vm->g.io_bitmap[0] = vm->g.io_bitmap[1] = PADDR_NONE;
     vm->g.ept.pml4 = PADDR_NONE;
     for (unsigned i = 0; i < GUEST_VCPUS_MAX; i++)

@@ -2,9 +2,17 @@
 #pragma once
 #include <stdbool.h>
 #include <stdint.h>
+#include "drivers/vdev/platform.h"
 #include "drivers/vdev/power.h"
 #include "drivers/vdev/uart.h"
 #include "drivers/vdev/vdev.h"
+#include "drivers/vdev/vioapic.h"
+#include "drivers/vdev/vkbd.h"
+#include "drivers/vdev/vlapic.h"
+#include "drivers/vdev/vpic.h"
+#include "drivers/vdev/vpit.h"
+#include "drivers/vdev/vrtc.h"
+#include "drivers/vdev/vuart.h"
 #include "vmx/exit/cpu_model.h"
 #include "vmx/loader/modargs.h"
 #include "vmx/vcpu/guest.h"
@@ -34,13 +42,34 @@ void *vm_host_stack_top(unsigned slot, unsigned vcpu);
    8259 pair, 8254, RTC, an interrupting 16550, i8042, ACPI tables). */
 enum vm_platform { VM_PLATFORM_ABI, VM_PLATFORM_PC };
 
+/* The virtual PC's devices (drivers/vdev/), each with its own state. */
+struct vm_pc {
+    struct vuart com1;
+    struct vpic pic;
+    struct vioapic ioapic;
+    struct vlapic lapic[GUEST_VCPUS_MAX];
+    struct vpit pit;
+    struct vrtc rtc;
+    struct vkbd kbd;
+    struct vdev_platform platform;
+    uint64_t ipis_dropped; /* IPIs to APIC IDs no vCPU has */
+    uint64_t nmis_dropped; /* IOAPIC NMI messages (not delivered yet) */
+};
+
 /* The VM's virtual devices, each with its own state (drivers/vdev/). */
 struct vm_devices {
     struct vdev_host host; /* the services they call back into (vmx/vm/vm_devices.c) */
     struct vdev_bus bus;
-    struct vdev_uart com1;
+    struct vdev_irq_router irq;
+    struct vdev_timers timers;
     struct vdev_power power;
+    struct vdev_uart com1; /* VM_PLATFORM_ABI */
+    struct vm_pc pc;       /* VM_PLATFORM_PC */
 };
+
+/* The date and time the guests' RTCs start from: the machine's clock, read once at boot
+   (kernel/main.c); 2000-01-01 00:00:00 when it could not be read. */
+extern struct vrtc_time vm_rtc_boot_time;
 
 struct vm {
     struct guest g; /* what its vCPUs' exits act on (vmx/vcpu/guest.h) */

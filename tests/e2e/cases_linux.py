@@ -1,0 +1,65 @@
+"""Linux guests on the virtual PC (issue 12): Debian 12's cloud kernel with a busybox initramfs
+whose /init (tests/linux/init) checks, from inside Linux, that userspace runs, the RAM and command
+line it was given, the 16550A on ttyS0 with IRQ 4, a userspace write to ttyS0 (it needs the
+transmit interrupt), `sleep 1` against the kernel's TSC clock, LAPIC timer interrupts, the RTC's
+date, SSE arithmetic, 64 MiB allocated and touched, a dmesg without WARNING/BUG/Oops/Call
+Trace, and then powers off. tools/fetch-linux downloads the kernel and busybox-static with
+`apt-get download` into build/linux/ (cached) and builds the initramfs; `make e2e` runs it first.
+"""
+
+import re
+
+from cases import Case, NO_CRASH, one_boot_one_end
+
+KERNEL = "build/linux/vmlinuz"
+INITRD = "build/linux/initrd.cpio.gz"
+# quiet: the console carries the checks, not the boot log (it costs time at 115200 baud).
+BASE_CMDLINE = "console=ttyS0,115200 quiet cryptomgr.notests init_on_alloc=0"
+CHECKS = ["userspace", "ram", "cmdline", "uart-16550a-irq4", "ttyS0-write", "sleep-1s",
+          "lapic-timer", "rtc-date", "sse", "alloc-64m", "dmesg-clean"]
+LINUX_TIMEOUT = 900
+
+
+def linux(name, mem_mib=256, extra=""):
+    """The two modules of one Linux guest: the kernel and its initrd."""
+    cmdline = "%s hvtest.mem=%d hvtest.marker=cmdline-ok %s" % (BASE_CMDLINE, mem_mib, extra)
+    return ["%s::name=%s mem=%dM cmdline=\"%s\"" % (KERNEL, name, mem_mib, cmdline.strip()),
+            "%s::initrd-for=%s" % (INITRD, name)]
+
+
+def all_checks_pass(name):
+    pats = [r"^\[%s\] linux-check: PASS %s$" % (name, re.escape(c)) for c in CHECKS]
+    pats.append(r"^\[%s\] linux-check: %d passed, 0 failed$" % (name, len(CHECKS)))
+    pats.append(r"^hv: guest %s ended: exit\(0\) exits=\d+$" % name)
+    return pats
+
+
+NO_LINUX_FAIL = [r"linux-check: FAIL", r"Kernel panic"]
+
+CASES = [
+    Case("linux-boot", ["--emu=bochs", "--mem=512"] + linux("linux"),
+         log=all_checks_pass("linux") + [r"^hv: end: ok$"],
+         not_log=NO_CRASH + NO_LINUX_FAIL, check=one_boot_one_end, timeout=LINUX_TIMEOUT),
+    # A guest's reboot ends it with the verdict `reset` (the FADT reset register at 0xCF9).
+    Case("linux-reboot", ["--emu=bochs", "--mem=512"] + linux("lr", extra="hvtest.reboot=1"), 3,
+         log=[r"^\[lr\] linux-check: %d passed, 0 failed$" % len(CHECKS),
+              r"^hv: guest lr ended: reset exits=\d+$", r"^hv: end: ok$"],
+         not_log=NO_CRASH, stderr=[r"^hvrun: exit 3 \(guest lr ended reset"],
+         timeout=LINUX_TIMEOUT),
+    # A kernel panic (no init to run) ends only that guest, its text on the console; with
+    # panic=-1 the kernel reboots at once, which ends it `reset`. The hello guest beside it
+    # finishes normally.
+    Case("linux-panic",
+         ["--emu=bochs", "--mem=512",
+          KERNEL + "::name=lp mem=256M cmdline=\"%s init=/nonexistent panic=-1\"" % BASE_CMDLINE,
+          INITRD + "::initrd-for=lp", "build/guests/hello.elf::name=hello"], 3,
+         log=[r"^\[lp\] .*Kernel panic - not syncing", r"^hv: guest lp ended: reset exits=\d+$",
+              r"^hv: guest hello ended: exit\(0\) exits=\d+$", r"^hv: end: ok$"],
+         not_log=NO_CRASH, timeout=LINUX_TIMEOUT),
+    # A Linux guest beside the selftest guest: neither disturbs the other.
+    Case("linux-beside-selftest",
+         ["--emu=bochs", "--mem=512"] + linux("lx") + ["build/guests/selftest.elf::name=selftest"],
+         log=all_checks_pass("lx") + [r"^\[selftest\] selftest: \d+ passed, 0 failed$",
+                                      r"^hv: guest selftest ended: exit\(0\)", r"^hv: end: ok$"],
+         not_log=NO_CRASH + NO_LINUX_FAIL, timeout=LINUX_TIMEOUT),
+]
