@@ -357,6 +357,47 @@ static void test_no_host_cpuid_in_any_exit(void **state)
     }
 }
 
+/* ---- the virtual PC's CPU (cpu_model_virtual_pc) ---- */
+
+static void test_virtual_pc_cpu(void **state)
+{
+    (void)state;
+    assert_int_equal(cpu_model_virtual_pc(&vm.cpu_model), 0);
+    struct cpuid_regs f = model(CPUID_LEAF_FEATURES, 0);
+    assert_true(f.ecx & CPUID_1_ECX_X2APIC);
+    assert_true(f.ecx & CPUID_1_ECX_TSC_DEADLINE);
+    assert_true(f.edx & CPUID_1_EDX_APIC);
+    assert_false(f.edx & (CPUID_1_EDX_MCE | CPUID_1_EDX_MCA)); /* the host had every bit */
+    assert_regs(model(LEAF_THERMAL, 0), 0, 0, 0, 0);           /* no APERF/MPERF, EPB, HWP */
+    assert_false(model(CPUID_LEAF_EXT_FEATURES, 0).edx & CPUID_7_EDX_ARCH_CAPS);
+    /* The TSC frequency: crystal = TSC (ratio 1/1), and the MHz leaf. */
+    assert_regs(model(CPUID_LEAF_TSC, 0), 1, 1, (uint32_t)(TSC_KHZ * 1000), 0);
+    assert_regs(model(CPUID_LEAF_FREQUENCY, 0), (uint32_t)(TSC_KHZ / 1000),
+                (uint32_t)(TSC_KHZ / 1000), 100, 0);
+    assert_int_equal(model(0, 0).eax, HOST_MAX); /* already above 0x16 */
+}
+
+static void test_virtual_pc_raises_max_leaf(void **state)
+{
+    (void)state;
+    fake_hw_set_cpuid(0, 0, regs(0xD, 0x756E6547, 0x6C65746E, 0x49656E69)); /* a Haswell's max */
+    fake_vm_cpu_model(&vm, TSC_KHZ);
+    assert_int_equal(cpu_model_virtual_pc(&vm.cpu_model), 0);
+    assert_int_equal(model(0, 0).eax, CPUID_LEAF_FREQUENCY);
+    assert_regs(model(0xE, 0), 0, 0, 0, 0); /* the leaves between read as zeros */
+    assert_regs(model(CPUID_LEAF_TSC, 3), 1, 1, (uint32_t)(TSC_KHZ * 1000), 0);
+}
+
+static void test_virtual_pc_without_tsc_frequency(void **state)
+{
+    (void)state;
+    fake_hw_set_cpuid(0, 0, regs(0xD, 0x756E6547, 0x6C65746E, 0x49656E69));
+    fake_vm_cpu_model(&vm, 0);
+    assert_int_equal(cpu_model_virtual_pc(&vm.cpu_model), 0);
+    assert_int_equal(model(0, 0).eax, 0xD); /* nothing to report: no 0x15/0x16 */
+    assert_true(model(CPUID_LEAF_FEATURES, 0).ecx & CPUID_1_ECX_X2APIC);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -372,6 +413,9 @@ int main(void)
         cmocka_unit_test_setup(test_no_host_cpuid_in_xsetbv, setup),
         cmocka_unit_test_setup(test_no_host_cpuid_in_msr_exits, setup),
         cmocka_unit_test_setup(test_no_host_cpuid_in_any_exit, setup),
+        cmocka_unit_test_setup(test_virtual_pc_cpu, setup),
+        cmocka_unit_test_setup(test_virtual_pc_raises_max_leaf, setup),
+        cmocka_unit_test_setup(test_virtual_pc_without_tsc_frequency, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
