@@ -26,18 +26,42 @@ static uint32_t acpi_pm_in(void *dev, uint16_t port, unsigned size)
     return 0;
 }
 
+/* PM1_STS (0x600-0x601) never has an event to report: it reads 0 and writes (which clear
+   status bits) change nothing. PM1_EN (0x602-0x603) keeps what the guest enables (ACPI 6.4
+   §4.8.3.1): Linux checks that the global-lock and RTC enables read back. */
+static uint32_t acpi_event_in(void *dev, uint16_t port, unsigned size)
+{
+    const struct vdev_power *p = dev;
+    unsigned off = (unsigned)(port - VDEV_ACPI_PM1A_EVT);
+    uint32_t value = 0;
+    for (unsigned i = 0; i < size && off + i < VDEV_ACPI_PM1A_EVT_LEN; i++)
+        if (off + i >= VDEV_ACPI_PM1_EN_OFFSET)
+            value |= ((uint32_t)(p->pm1_en >> (8 * (off + i - VDEV_ACPI_PM1_EN_OFFSET))) & 0xFF)
+                     << (8 * i);
+    return value;
+}
+
 static void acpi_event_out(void *dev, uint16_t port, unsigned size, uint32_t value)
 {
-    (void)dev, (void)port, (void)size, (void)value;
+    struct vdev_power *p = dev;
+    unsigned off = (unsigned)(port - VDEV_ACPI_PM1A_EVT);
+    for (unsigned i = 0; i < size && off + i < VDEV_ACPI_PM1A_EVT_LEN; i++) {
+        if (off + i < VDEV_ACPI_PM1_EN_OFFSET)
+            continue;
+        unsigned shift = 8 * (off + i - VDEV_ACPI_PM1_EN_OFFSET);
+        uint32_t byte = (value >> (8 * i)) & 0xFF;
+        p->pm1_en = (uint16_t)((p->pm1_en & ~(0xFFu << shift)) | (byte << shift));
+    }
 }
 
 static const struct vdev_io_ops debug_exit_ops = {0, debug_exit_out};
-static const struct vdev_io_ops acpi_event_ops = {acpi_pm_in, acpi_event_out};
+static const struct vdev_io_ops acpi_event_ops = {acpi_event_in, acpi_event_out};
 static const struct vdev_io_ops acpi_pm_ops = {acpi_pm_in, acpi_pm_out};
 
 void vdev_power_init(struct vdev_power *p, const struct vdev_host *host)
 {
     p->host = host;
+    p->pm1_en = 0;
 }
 
 int vdev_power_attach(struct vdev_power *p, struct vdev_bus *bus)

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <string.h>
 #include "drivers/vdev/platform.h"
+#include "drivers/vdev/power.h"
 #include "tests/unit/fake.h"
 
 static struct vdev_bus bus;
@@ -65,12 +66,30 @@ static void test_pci_address_latch_and_no_devices(void **state)
     assert_string_equal(ended, "");
 }
 
+/* The PM1a event block (ACPI 6.4 §4.8.3.1): status reads 0, the enables read back. */
+static void test_pm1a_events(void **state)
+{
+    (void)state;
+    static struct vdev_power power;
+    vdev_power_init(&power, &host);
+    assert_int_equal(vdev_power_attach_pm1a_events(&power, &bus), 0);
+    assert_int_equal(vdev_bus_in(&bus, VDEV_ACPI_PM1A_EVT, 2), 0);
+    vdev_bus_out(&bus, VDEV_ACPI_PM1A_EVT + 2, 2, 0x0420); /* GBL_EN | RTC_EN */
+    assert_int_equal(vdev_bus_in(&bus, VDEV_ACPI_PM1A_EVT + 2, 2), 0x0420);
+    assert_int_equal(vdev_bus_in(&bus, VDEV_ACPI_PM1A_EVT, 4), 0x04200000u);
+    vdev_bus_out(&bus, VDEV_ACPI_PM1A_EVT, 2, 0xFFFF); /* clearing status: nothing to clear */
+    assert_int_equal(vdev_bus_in(&bus, VDEV_ACPI_PM1A_EVT, 2), 0);
+    vdev_bus_out(&bus, VDEV_ACPI_PM1A_EVT + 3, 1, 0); /* the high byte alone */
+    assert_int_equal(vdev_bus_in(&bus, VDEV_ACPI_PM1A_EVT + 2, 2), 0x0020);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_post_port_swallows_writes, setup),
         cmocka_unit_test_setup(test_reset_on_rst_cpu_rising, setup),
         cmocka_unit_test_setup(test_pci_address_latch_and_no_devices, setup),
+        cmocka_unit_test_setup(test_pm1a_events, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
