@@ -56,6 +56,16 @@ CASES = [
          log=[r"^\[lp\] .*Kernel panic - not syncing", r"^hv: guest lp ended: reset exits=\d+$",
               r"^hv: guest hello ended: exit\(0\) exits=\d+$", r"^hv: end: ok$"],
          not_log=NO_CRASH, timeout=LINUX_TIMEOUT),
+    # Two Linux guests side by side, each on its own virtual PC.
+    Case("linux-two-guests", ["--emu=bochs", "--mem=768"] + linux("la") + linux("lb"),
+         log=all_checks_pass("la") + all_checks_pass("lb") + [r"^hv: end: ok$"],
+         not_log=NO_CRASH + NO_LINUX_FAIL, check=one_boot_one_end, timeout=LINUX_TIMEOUT),
+    # Sandy Bridge: no APIC-register virtualization, no EPT A/D bits, no x2APIC on the host (the
+    # guest's x2APIC is hv's own); the same checks pass.
+    Case("linux-sandy-bridge",
+         ["--emu=bochs", "--mem=512", "--cpu-model=corei7_sandy_bridge_2600k"] + linux("ls"),
+         log=all_checks_pass("ls") + [r"^hv: end: ok$"],
+         not_log=NO_CRASH + NO_LINUX_FAIL, check=one_boot_one_end, timeout=LINUX_TIMEOUT),
     # A Linux guest beside the selftest guest: neither disturbs the other.
     Case("linux-beside-selftest",
          ["--emu=bochs", "--mem=512"] + linux("lx") + ["build/guests/selftest.elf::name=selftest"],
