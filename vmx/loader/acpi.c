@@ -1,5 +1,6 @@
 /* ACPI tables for Linux guests (see acpi.h; ACPI Specification 6.0 chapter 5 and §20). */
 #include "vmx/loader/acpi.h"
+#include "vmx/loader/load_error.h"
 #include <stdarg.h>
 #include <stdbool.h>
 #include "kernel/lib/fmt.h"
@@ -39,18 +40,6 @@ const uint8_t acpi_dsdt_aml[12] = {
     0x00,                   /* ZeroOp: reserved */
     0x00,                   /* ZeroOp: reserved */
 };
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fmt_vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 uint8_t acpi_checksum(const void *p, size_t len)
 {
@@ -266,16 +255,16 @@ static int check_region(const struct guest_mem *m, unsigned vcpus, uint64_t base
                         char *err, size_t errlen)
 {
     if (vcpus < 1 || vcpus > ACPI_MAX_VCPUS)
-        return fail(err, errlen, "acpi: %u vCPUs out of range 1..%u", vcpus, ACPI_MAX_VCPUS);
+        return load_fail(err, errlen, "acpi: %u vCPUs out of range 1..%u", vcpus, ACPI_MAX_VCPUS);
     if (base % ACPI_RSDP_ALIGN != 0 || base < ACPI_SCAN_BASE || limit > ACPI_SCAN_END ||
         limit < base || limit - base < ACPI_REGION_MIN)
-        return fail(err, errlen,
-                    "acpi: region [0x%llx,0x%llx) not a 16-byte aligned range of at least "
-                    "0x%x bytes in [0xE0000,0x100000)",
-                    (unsigned long long)base, (unsigned long long)limit, ACPI_REGION_MIN);
+        return load_fail(err, errlen,
+                         "acpi: region [0x%llx,0x%llx) not a 16-byte aligned range of at least "
+                         "0x%x bytes in [0xE0000,0x100000)",
+                         (unsigned long long)base, (unsigned long long)limit, ACPI_REGION_MIN);
     if (limit > m->size)
-        return fail(err, errlen, "acpi: region [0x%llx,0x%llx) outside guest RAM",
-                    (unsigned long long)base, (unsigned long long)limit);
+        return load_fail(err, errlen, "acpi: region [0x%llx,0x%llx) outside guest RAM",
+                         (unsigned long long)base, (unsigned long long)limit);
     return 0;
 }
 

@@ -1,17 +1,17 @@
 /* Linux bzImage loader, 64-bit boot protocol (see bzimage.h; Documentation/arch/x86/boot.rst). */
 #include "vmx/loader/bzimage.h"
+#include "vmx/loader/load_error.h"
 #include <stdarg.h>
 #include "kernel/lib/fmt.h"
 #include "kernel/lib/string.h"
 #include "kernel/panic.h"
 #include "mm/pagetable.h"
 
-#define KIB          (1ull << 10)
-#define MIB          (1ull << 20)
-#define GIB          (1ull << 30)
-#define SIZE_STR_MAX 24
-#define PT_FLAGS     (PTE_P | PTE_W)
-#define PD_BATCH     64u /* page-directory entries written per guest_mem_write */
+#define KIB      (1ull << 10)
+#define MIB      (1ull << 20)
+#define GIB      (1ull << 30)
+#define PT_FLAGS (PTE_P | PTE_W)
+#define PD_BATCH 64u /* page-directory entries written per guest_mem_write */
 /* The zero page has room for the setup header up to 0x290 (zero-page.rst: edd_mbr_sig_buffer). */
 #define BZ_HEADER_ROOM_END 0x290u
 #define BZ_JUMP_END_BASE   0x202u /* header end = 0x202 + the byte at 0x201 (boot.rst) */
@@ -21,29 +21,6 @@ _Static_assert(2 * BZ_SECTOR >= BZ_HEADER_ROOM_END,
                "one setup sector + the boot sector hold the header");
 
 /* ---- errors ---- */
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fmt_vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
-/* "16 MiB", "1 GiB", "1028 KiB": guest RAM is a multiple of 4 KiB. */
-static void format_ram(uint64_t bytes, char out[SIZE_STR_MAX])
-{
-    if (bytes % GIB == 0)
-        fmt_snprintf(out, SIZE_STR_MAX, "%llu GiB", (unsigned long long)(bytes / GIB));
-    else if (bytes % MIB == 0)
-        fmt_snprintf(out, SIZE_STR_MAX, "%llu MiB", (unsigned long long)(bytes / MIB));
-    else
-        fmt_snprintf(out, SIZE_STR_MAX, "%llu KiB", (unsigned long long)(bytes / KIB));
-}
 
 static uint64_t min_u64(uint64_t a, uint64_t b)
 {
@@ -88,26 +65,27 @@ static int parse_magic_and_version(const uint8_t *img, size_t len, struct bzimag
                                    char *err, size_t errlen)
 {
     if (!img || len < BZ_HDR_OFF(version))
-        return fail(err, errlen, "not a bzImage: %zu bytes, too short for a setup header", len);
+        return load_fail(err, errlen, "not a bzImage: %zu bytes, too short for a setup header",
+                         len);
     if (read_u16(img, BZ_HDR_OFF(boot_flag)) != BZ_BOOT_FLAG)
-        return fail(err, errlen, "not a bzImage: no boot_flag 0xAA55 at 0x1FE");
+        return load_fail(err, errlen, "not a bzImage: no boot_flag 0xAA55 at 0x1FE");
     if (read_u32(img, BZ_HDR_OFF(header)) != BZ_HEADER_MAGIC)
-        return fail(err, errlen, "not a bzImage: no \"HdrS\" magic at 0x202");
+        return load_fail(err, errlen, "not a bzImage: no \"HdrS\" magic at 0x202");
     if (len < BZ_HDR_OFF(version) + sizeof(uint16_t))
-        return fail(err, errlen, "truncated setup header (%zu bytes)", len);
+        return load_fail(err, errlen, "truncated setup header (%zu bytes)", len);
     uint16_t version = read_u16(img, BZ_HDR_OFF(version));
     if (version < BZ_MIN_VERSION)
-        return fail(err, errlen,
-                    "boot protocol %u.%02u too old (need 2.12+ with a 64-bit entry point)",
-                    version >> 8, version & 0xFFu);
+        return load_fail(err, errlen,
+                         "boot protocol %u.%02u too old (need 2.12+ with a 64-bit entry point)",
+                         version >> 8, version & 0xFFu);
     /* The jump at 0x200 skips the header: its end is 0x202 + the jump's displacement byte. */
     uint32_t end = BZ_JUMP_END_BASE + img[BZ_HDR_OFF(jump) + 1];
     if (end < BZ_HEADER_END_212)
-        return fail(err, errlen, "setup header ends at 0x%x, before the 2.12 fields (0x%x)", end,
-                    BZ_HEADER_END_212);
+        return load_fail(err, errlen, "setup header ends at 0x%x, before the 2.12 fields (0x%x)",
+                         end, BZ_HEADER_END_212);
     if (len < BZ_HEADER_END_212 || len < min_u64(end, BZ_HEADER_END))
-        return fail(err, errlen, "truncated setup header (%zu bytes, header ends at 0x%x)", len,
-                    end);
+        return load_fail(err, errlen, "truncated setup header (%zu bytes, header ends at 0x%x)",
+                         len, end);
     bz->header_end = (uint32_t)min_u64(end, BZ_HEADER_ROOM_END);
     memset(&bz->hdr, 0, sizeof(bz->hdr));
     memcpy(&bz->hdr, img + BZ_SETUP_HEADER_OFFSET,
@@ -120,36 +98,37 @@ static int parse_layout(size_t len, struct bzimage_info *bz, char *err, size_t e
 {
     const struct setup_header *h = &bz->hdr;
     if (!(h->loadflags & BZ_LOADED_HIGH))
-        return fail(err, errlen, "not a bzImage: loadflags 0x%x lack LOADED_HIGH (a zImage)",
-                    h->loadflags);
+        return load_fail(err, errlen, "not a bzImage: loadflags 0x%x lack LOADED_HIGH (a zImage)",
+                         h->loadflags);
     if (!(h->xloadflags & BZ_XLF_KERNEL_64))
-        return fail(err, errlen, "no 64-bit entry point: xloadflags 0x%x lack XLF_KERNEL_64",
-                    h->xloadflags);
+        return load_fail(err, errlen, "no 64-bit entry point: xloadflags 0x%x lack XLF_KERNEL_64",
+                         h->xloadflags);
     unsigned sects = h->setup_sects ? h->setup_sects : BZ_DEFAULT_SETUP_SECTS;
     if (sects > BZ_MAX_SETUP_SECTS)
-        return fail(err, errlen, "bad setup_sects %u (at most %u)", sects, BZ_MAX_SETUP_SECTS);
+        return load_fail(err, errlen, "bad setup_sects %u (at most %u)", sects, BZ_MAX_SETUP_SECTS);
     /* At least 2 sectors, so the setup always holds the whole header (< 0x290). */
     bz->setup_size = (sects + 1) * BZ_SECTOR;
     if (len < bz->setup_size)
-        return fail(err, errlen, "truncated setup: setup_sects %u needs %u bytes, image has %zu",
-                    sects, bz->setup_size, len);
+        return load_fail(err, errlen,
+                         "truncated setup: setup_sects %u needs %u bytes, image has %zu", sects,
+                         bz->setup_size, len);
     bz->kernel_offset = bz->setup_size;
     bz->kernel_size = (uint64_t)h->syssize * 16;
     if (bz->kernel_size <= BZ_ENTRY64_OFFSET)
-        return fail(err, errlen,
-                    "bad syssize %u: a kernel of %llu bytes has no 64-bit entry at +0x%x",
-                    h->syssize, (unsigned long long)bz->kernel_size, BZ_ENTRY64_OFFSET);
+        return load_fail(err, errlen,
+                         "bad syssize %u: a kernel of %llu bytes has no 64-bit entry at +0x%x",
+                         h->syssize, (unsigned long long)bz->kernel_size, BZ_ENTRY64_OFFSET);
     if (bz->kernel_size > len - bz->kernel_offset)
-        return fail(err, errlen,
-                    "truncated kernel: syssize says 0x%llx bytes at 0x%llx, image has %zu bytes",
-                    (unsigned long long)bz->kernel_size, (unsigned long long)bz->kernel_offset,
-                    len);
+        return load_fail(
+            err, errlen,
+            "truncated kernel: syssize says 0x%llx bytes at 0x%llx, image has %zu bytes",
+            (unsigned long long)bz->kernel_size, (unsigned long long)bz->kernel_offset, len);
     if (h->init_size < bz->kernel_size)
-        return fail(err, errlen, "bad init_size 0x%x: smaller than the kernel (0x%llx bytes)",
-                    h->init_size, (unsigned long long)bz->kernel_size);
+        return load_fail(err, errlen, "bad init_size 0x%x: smaller than the kernel (0x%llx bytes)",
+                         h->init_size, (unsigned long long)bz->kernel_size);
     if (h->relocatable_kernel && (!is_pow2(h->kernel_alignment) || h->kernel_alignment < PAGE_4K))
-        return fail(err, errlen, "bad kernel_alignment 0x%x (want a power of two >= 4 KiB)",
-                    h->kernel_alignment);
+        return load_fail(err, errlen, "bad kernel_alignment 0x%x (want a power of two >= 4 KiB)",
+                         h->kernel_alignment);
     return 0;
 }
 
@@ -186,27 +165,28 @@ static int place_kernel(const struct bzimage_info *bz, uint64_t mem, struct bzim
         uint64_t align = h->kernel_alignment;
         base = max_u64(base, LINUX_HIGH_RAM_BASE);
         if (base > UINT64_MAX - align)
-            return fail(err, errlen, "bad pref_address 0x%llx", (unsigned long long)base);
+            return load_fail(err, errlen, "bad pref_address 0x%llx", (unsigned long long)base);
         base = (base + align - 1) & ~(align - 1);
     } else if (base < LINUX_HIGH_RAM_BASE) {
-        return fail(err, errlen,
-                    "non-relocatable kernel at pref_address 0x%llx, below 1 MiB (hv's boot data)",
-                    (unsigned long long)base);
+        return load_fail(
+            err, errlen,
+            "non-relocatable kernel at pref_address 0x%llx, below 1 MiB (hv's boot data)",
+            (unsigned long long)base);
     }
     if (base > UINT64_MAX - h->init_size)
-        return fail(err, errlen, "bad pref_address 0x%llx", (unsigned long long)base);
+        return load_fail(err, errlen, "bad pref_address 0x%llx", (unsigned long long)base);
     uint64_t end = base + h->init_size;
     if (end > mem) {
-        char ram[SIZE_STR_MAX];
-        format_ram(mem, ram);
-        return fail(err, errlen,
-                    "kernel larger than guest RAM: needs [0x%llx,0x%llx) (init_size 0x%x), "
-                    "guest RAM is %s",
-                    (unsigned long long)base, (unsigned long long)end, h->init_size, ram);
+        char ram[LOAD_SIZE_STR_MAX];
+        load_format_ram(mem, ram);
+        return load_fail(err, errlen,
+                         "kernel larger than guest RAM: needs [0x%llx,0x%llx) (init_size 0x%x), "
+                         "guest RAM is %s",
+                         (unsigned long long)base, (unsigned long long)end, h->init_size, ram);
     }
     if (end > loadable_end(mem))
-        return fail(err, errlen, "kernel [0x%llx,0x%llx) reaches the MMIO window at 0x%llx",
-                    (unsigned long long)base, (unsigned long long)end, LINUX_MMIO_BASE);
+        return load_fail(err, errlen, "kernel [0x%llx,0x%llx) reaches the MMIO window at 0x%llx",
+                         (unsigned long long)base, (unsigned long long)end, LINUX_MMIO_BASE);
     l->kernel_gpa = base;
     l->kernel_end = end;
     return 0;
@@ -239,18 +219,18 @@ static int place_initrd(const struct bzimage_info *bz, uint64_t mem, uint64_t si
         return 0;
     }
     if (limit > LINUX_HIGH_RAM_BASE && size <= limit - LINUX_HIGH_RAM_BASE)
-        return fail(err, errlen,
-                    "initrd (%llu bytes) would overlap the kernel [0x%llx,0x%llx): no room "
-                    "above or below it under 0x%llx",
-                    (unsigned long long)size, (unsigned long long)l->kernel_gpa,
-                    (unsigned long long)l->kernel_end, (unsigned long long)limit);
+        return load_fail(err, errlen,
+                         "initrd (%llu bytes) would overlap the kernel [0x%llx,0x%llx): no room "
+                         "above or below it under 0x%llx",
+                         (unsigned long long)size, (unsigned long long)l->kernel_gpa,
+                         (unsigned long long)l->kernel_end, (unsigned long long)limit);
     if (addr_limit < loadable_end(mem))
-        return fail(err, errlen, "initrd (%llu bytes) does not fit below initrd_addr_max 0x%x",
-                    (unsigned long long)size, bz->hdr.initrd_addr_max);
-    char ram[SIZE_STR_MAX];
-    format_ram(mem, ram);
-    return fail(err, errlen, "initrd (%llu bytes) does not fit in guest RAM (%s)",
-                (unsigned long long)size, ram);
+        return load_fail(err, errlen, "initrd (%llu bytes) does not fit below initrd_addr_max 0x%x",
+                         (unsigned long long)size, bz->hdr.initrd_addr_max);
+    char ram[LOAD_SIZE_STR_MAX];
+    load_format_ram(mem, ram);
+    return load_fail(err, errlen, "initrd (%llu bytes) does not fit in guest RAM (%s)",
+                     (unsigned long long)size, ram);
 }
 
 static int check_cmdline(const struct bzimage_info *bz, const char *cmdline, char *err,
@@ -258,11 +238,11 @@ static int check_cmdline(const struct bzimage_info *bz, const char *cmdline, cha
 {
     size_t n = cmdline ? strnlen(cmdline, LINUX_CMDLINE_MAX) : 0;
     if (n > bz->hdr.cmdline_size)
-        return fail(err, errlen,
-                    "command line of %zu bytes longer than the kernel's cmdline_size %u", n,
-                    bz->hdr.cmdline_size);
+        return load_fail(err, errlen,
+                         "command line of %zu bytes longer than the kernel's cmdline_size %u", n,
+                         bz->hdr.cmdline_size);
     if (n >= LINUX_CMDLINE_MAX)
-        return fail(err, errlen, "command line longer than %u bytes", LINUX_CMDLINE_MAX - 1);
+        return load_fail(err, errlen, "command line longer than %u bytes", LINUX_CMDLINE_MAX - 1);
     return 0;
 }
 

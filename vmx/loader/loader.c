@@ -1,5 +1,6 @@
 /* Guest image loader (see loader.h and docs/guest-abi.md). */
 #include "vmx/loader/loader.h"
+#include "vmx/loader/load_error.h"
 #include <stdarg.h>
 #include <stdbool.h>
 #include "kernel/lib/fmt.h"
@@ -13,7 +14,6 @@
 #define GIB               (1ull << 30)
 #define PT_FIXED_PAGES    2u /* PML4 + PDPT; one PDPT covers 512 GiB > GUEST_MEM_MAX */
 #define PT_ENTRY_BYTES    8u
-#define SIZE_STR_MAX      24
 #define PROT32_ADDR_LIMIT (1ull << 32) /* paging off: 32-bit linear = physical addresses */
 #define FLAT_NOT_ELF_MSG  "not an ELF image (use mode=real entry= load= for flat binaries)"
 
@@ -39,29 +39,6 @@ struct elf_image {
 };
 
 /* ---- errors ---- */
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fmt_vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
-/* "16 MiB", "1 GiB", "1028 KiB": guest RAM is always a multiple of 4 KiB. */
-static void format_ram(uint64_t bytes, char out[SIZE_STR_MAX])
-{
-    if (bytes % GIB == 0)
-        fmt_snprintf(out, SIZE_STR_MAX, "%llu GiB", (unsigned long long)(bytes / GIB));
-    else if (bytes % MIB == 0)
-        fmt_snprintf(out, SIZE_STR_MAX, "%llu MiB", (unsigned long long)(bytes / MIB));
-    else
-        fmt_snprintf(out, SIZE_STR_MAX, "%llu KiB", (unsigned long long)(bytes / KIB));
-}
 
 /* ---- layout ---- */
 
@@ -95,16 +72,17 @@ static int check_ident(const uint8_t *img, size_t len, struct elf_image *elf, ch
 {
     static const uint8_t magic[SELFMAG] = {ELFMAG0, ELFMAG1, ELFMAG2, ELFMAG3};
     if (len < SELFMAG || memcmp(img, magic, SELFMAG) != 0)
-        return fail(err, errlen, "bad ELF magic: " FLAT_NOT_ELF_MSG);
+        return load_fail(err, errlen, "bad ELF magic: " FLAT_NOT_ELF_MSG);
     if (len < EI_NIDENT)
-        return fail(err, errlen, "truncated ELF header (%zu bytes)", len);
+        return load_fail(err, errlen, "truncated ELF header (%zu bytes)", len);
     elf->elf_class = img[EI_CLASS];
     if (elf->elf_class != ELFCLASS32 && elf->elf_class != ELFCLASS64)
-        return fail(err, errlen, "bad ELF class %u (want 1 or 2)", elf->elf_class);
+        return load_fail(err, errlen, "bad ELF class %u (want 1 or 2)", elf->elf_class);
     if (img[EI_DATA] != ELFDATA2LSB)
-        return fail(err, errlen, "bad ELF data encoding %u (want 1, little-endian)", img[EI_DATA]);
+        return load_fail(err, errlen, "bad ELF data encoding %u (want 1, little-endian)",
+                         img[EI_DATA]);
     if (img[EI_VERSION] != EV_CURRENT)
-        return fail(err, errlen, "bad ELF version %u in e_ident", img[EI_VERSION]);
+        return load_fail(err, errlen, "bad ELF version %u in e_ident", img[EI_VERSION]);
     return 0;
 }
 
@@ -117,25 +95,25 @@ static int check_header_fields(uint32_t version, uint16_t type, uint16_t machine
     unsigned want_machine = is64 ? EM_X86_64 : EM_386;
     size_t want_phentsize = is64 ? sizeof(struct elf64_phdr) : sizeof(struct elf32_phdr);
     if (version != EV_CURRENT)
-        return fail(err, errlen, "bad ELF version %u", version);
+        return load_fail(err, errlen, "bad ELF version %u", version);
     if (type != ET_EXEC)
-        return fail(err, errlen, "bad ELF type %u (want ET_EXEC)", type);
+        return load_fail(err, errlen, "bad ELF type %u (want ET_EXEC)", type);
     if (machine != want_machine)
-        return fail(err, errlen, "bad ELF machine %u (want %u for ELF%u)", machine, want_machine,
-                    is64 ? 64u : 32u);
+        return load_fail(err, errlen, "bad ELF machine %u (want %u for ELF%u)", machine,
+                         want_machine, is64 ? 64u : 32u);
     if (phentsize != want_phentsize)
-        return fail(err, errlen, "bad e_phentsize %u (want %zu)", phentsize, want_phentsize);
+        return load_fail(err, errlen, "bad e_phentsize %u (want %zu)", phentsize, want_phentsize);
     if (elf->phnum == 0 || elf->phnum > LOADER_MAX_PHNUM)
-        return fail(err, errlen, "bad e_phnum %u (want 1..%u)", elf->phnum, LOADER_MAX_PHNUM);
+        return load_fail(err, errlen, "bad e_phnum %u (want 1..%u)", elf->phnum, LOADER_MAX_PHNUM);
     elf->phentsize = want_phentsize;
     uint64_t table = (uint64_t)elf->phnum * elf->phentsize;
     if (elf->phoff > len || table > len - elf->phoff)
-        return fail(err, errlen,
-                    "truncated: program headers at 0x%llx (+0x%llx) past end of "
-                    "file (%zu bytes)",
-                    (unsigned long long)elf->phoff, (unsigned long long)table, len);
+        return load_fail(err, errlen,
+                         "truncated: program headers at 0x%llx (+0x%llx) past end of "
+                         "file (%zu bytes)",
+                         (unsigned long long)elf->phoff, (unsigned long long)table, len);
     if (elf->entry == 0)
-        return fail(err, errlen, "zero entry point");
+        return load_fail(err, errlen, "zero entry point");
     return 0;
 }
 
@@ -147,7 +125,8 @@ static int parse_header(const uint8_t *img, size_t len, struct elf_image *elf, c
     if (elf->elf_class == ELFCLASS32) {
         struct elf32_ehdr h;
         if (len < sizeof(h))
-            return fail(err, errlen, "truncated ELF header (%zu bytes, need %zu)", len, sizeof(h));
+            return load_fail(err, errlen, "truncated ELF header (%zu bytes, need %zu)", len,
+                             sizeof(h));
         memcpy(&h, img, sizeof(h));
         elf->entry = h.e_entry;
         elf->phoff = h.e_phoff;
@@ -157,7 +136,7 @@ static int parse_header(const uint8_t *img, size_t len, struct elf_image *elf, c
     }
     struct elf64_ehdr h;
     if (len < sizeof(h))
-        return fail(err, errlen, "truncated ELF header (%zu bytes, need %zu)", len, sizeof(h));
+        return load_fail(err, errlen, "truncated ELF header (%zu bytes, need %zu)", len, sizeof(h));
     memcpy(&h, img, sizeof(h));
     elf->entry = h.e_entry;
     elf->phoff = h.e_phoff;
@@ -191,33 +170,33 @@ static int check_segment(unsigned i, const struct segment *s, size_t len,
 {
     uint64_t reserved_end = loader_reserved_end(cfg);
     if (s->filesz > s->memsz)
-        return fail(err, errlen, "segment %u: p_filesz 0x%llx > p_memsz 0x%llx", i,
-                    (unsigned long long)s->filesz, (unsigned long long)s->memsz);
+        return load_fail(err, errlen, "segment %u: p_filesz 0x%llx > p_memsz 0x%llx", i,
+                         (unsigned long long)s->filesz, (unsigned long long)s->memsz);
     if (s->offset > len || s->filesz > len - s->offset)
-        return fail(err, errlen,
-                    "segment %u: file data at 0x%llx (+0x%llx) past end of file "
-                    "(%zu bytes)",
-                    i, (unsigned long long)s->offset, (unsigned long long)s->filesz, len);
+        return load_fail(err, errlen,
+                         "segment %u: file data at 0x%llx (+0x%llx) past end of file "
+                         "(%zu bytes)",
+                         i, (unsigned long long)s->offset, (unsigned long long)s->filesz, len);
     if (s->paddr + s->memsz < s->paddr)
-        return fail(err, errlen, "segment %u: p_paddr 0x%llx + p_memsz 0x%llx overflows", i,
-                    (unsigned long long)s->paddr, (unsigned long long)s->memsz);
+        return load_fail(err, errlen, "segment %u: p_paddr 0x%llx + p_memsz 0x%llx overflows", i,
+                         (unsigned long long)s->paddr, (unsigned long long)s->memsz);
     uint64_t end = s->paddr + s->memsz;
     if (end > cfg->mem) {
-        char ram[SIZE_STR_MAX];
-        format_ram(cfg->mem, ram);
-        return fail(err, errlen, "segment %u [0x%llx,0x%llx) outside guest RAM (%s)", i,
-                    (unsigned long long)s->paddr, (unsigned long long)end, ram);
+        char ram[LOAD_SIZE_STR_MAX];
+        load_format_ram(cfg->mem, ram);
+        return load_fail(err, errlen, "segment %u [0x%llx,0x%llx) outside guest RAM (%s)", i,
+                         (unsigned long long)s->paddr, (unsigned long long)end, ram);
     }
     /* Protected mode with paging off reaches only the first 4 GiB (end may equal 4 GiB). */
     if (elf->elf_class == ELFCLASS32 && end > PROT32_ADDR_LIMIT)
-        return fail(err, errlen, "segment %u [0x%llx,0x%llx) extends past 4 GiB (ELF32)", i,
-                    (unsigned long long)s->paddr, (unsigned long long)end);
+        return load_fail(err, errlen, "segment %u [0x%llx,0x%llx) extends past 4 GiB (ELF32)", i,
+                         (unsigned long long)s->paddr, (unsigned long long)end);
     if (overlaps(s->paddr, s->memsz, LOADER_RESERVED_BASE, reserved_end - LOADER_RESERVED_BASE))
-        return fail(err, errlen,
-                    "segment %u [0x%llx,0x%llx) overlaps the hv-reserved area "
-                    "[0x%llx,0x%llx)",
-                    i, (unsigned long long)s->paddr, (unsigned long long)end, LOADER_RESERVED_BASE,
-                    (unsigned long long)reserved_end);
+        return load_fail(err, errlen,
+                         "segment %u [0x%llx,0x%llx) overlaps the hv-reserved area "
+                         "[0x%llx,0x%llx)",
+                         i, (unsigned long long)s->paddr, (unsigned long long)end,
+                         LOADER_RESERVED_BASE, (unsigned long long)reserved_end);
     return 0;
 }
 
@@ -229,11 +208,12 @@ static int check_no_overlap(const uint8_t *img, const struct elf_image *elf, uns
         struct segment o;
         read_segment(img, elf, j, &o);
         if (o.type == PT_LOAD && overlaps(s->paddr, s->memsz, o.paddr, o.memsz))
-            return fail(err, errlen,
-                        "segment %u [0x%llx,0x%llx) overlaps segment %u "
-                        "[0x%llx,0x%llx)",
-                        i, (unsigned long long)s->paddr, (unsigned long long)(s->paddr + s->memsz),
-                        j, (unsigned long long)o.paddr, (unsigned long long)(o.paddr + o.memsz));
+            return load_fail(err, errlen,
+                             "segment %u [0x%llx,0x%llx) overlaps segment %u "
+                             "[0x%llx,0x%llx)",
+                             i, (unsigned long long)s->paddr,
+                             (unsigned long long)(s->paddr + s->memsz), j,
+                             (unsigned long long)o.paddr, (unsigned long long)(o.paddr + o.memsz));
     }
     return 0;
 }
@@ -261,10 +241,10 @@ static int check_segments(const uint8_t *img, size_t len, const struct elf_image
         }
     }
     if (loads == 0)
-        return fail(err, errlen, "no PT_LOAD segment");
+        return load_fail(err, errlen, "no PT_LOAD segment");
     if (!entry_found)
-        return fail(err, errlen, "entry point 0x%llx outside every loaded segment",
-                    (unsigned long long)elf->entry);
+        return load_fail(err, errlen, "entry point 0x%llx outside every loaded segment",
+                         (unsigned long long)elf->entry);
     return 0;
 }
 
@@ -354,14 +334,14 @@ static int check_module_fits(const struct guest_config *cfg, const char *what, u
 {
     uint64_t end = len > UINT64_MAX - start ? UINT64_MAX : start + len;
     if (end > cfg->mem) {
-        char ram[SIZE_STR_MAX];
-        format_ram(cfg->mem, ram);
-        return fail(err, errlen, "%s at [0x%llx,0x%llx) does not fit in guest RAM (%s)", what,
-                    (unsigned long long)start, (unsigned long long)end, ram);
+        char ram[LOAD_SIZE_STR_MAX];
+        load_format_ram(cfg->mem, ram);
+        return load_fail(err, errlen, "%s at [0x%llx,0x%llx) does not fit in guest RAM (%s)", what,
+                         (unsigned long long)start, (unsigned long long)end, ram);
     }
     if (end > LOADER_MB1_ADDR_LIMIT)
-        return fail(err, errlen, "%s at [0x%llx,0x%llx) extends past 4 GiB (Multiboot 1)", what,
-                    (unsigned long long)start, (unsigned long long)end);
+        return load_fail(err, errlen, "%s at [0x%llx,0x%llx) extends past 4 GiB (Multiboot 1)",
+                         what, (unsigned long long)start, (unsigned long long)end);
     return 0;
 }
 
@@ -370,7 +350,7 @@ static int check_module_fits(const struct guest_config *cfg, const char *what, u
 static int place_modules(const struct guest_config *cfg, uint64_t kernel_end,
                          struct module_set *set, char *err, size_t errlen)
 {
-    char what[SIZE_STR_MAX * 2];
+    char what[LOAD_SIZE_STR_MAX * 2];
     uint64_t cursor =
         page_up(kernel_end > LOADER_MODULES_MIN_GPA ? kernel_end : LOADER_MODULES_MIN_GPA);
     uint64_t list_bytes = set->n * sizeof(struct mb1_module);
@@ -518,16 +498,16 @@ static int load_flat(const uint8_t *img, size_t len, const struct guest_config *
         cfg->entry >= GUEST_REAL_MODE_LIMIT)
         panic("loader: mode=real config without valid entry/load (modargs bug)");
     if (len == 0)
-        return fail(err, errlen, "empty image");
+        return load_fail(err, errlen, "empty image");
     if (len > GUEST_REAL_MODE_LIMIT - cfg->load)
-        return fail(err, errlen, "image [0x%llx,0x%llx) extends past 1 MiB (real mode)",
-                    (unsigned long long)cfg->load, (unsigned long long)(cfg->load + len));
+        return load_fail(err, errlen, "image [0x%llx,0x%llx) extends past 1 MiB (real mode)",
+                         (unsigned long long)cfg->load, (unsigned long long)(cfg->load + len));
     if (overlaps(cfg->load, len, LOADER_RESERVED_BASE, LOADER_BOOT_INFO_END - LOADER_RESERVED_BASE))
-        return fail(err, errlen,
-                    "image [0x%llx,0x%llx) overlaps the hv-reserved area "
-                    "[0x%llx,0x%llx)",
-                    (unsigned long long)cfg->load, (unsigned long long)(cfg->load + len),
-                    LOADER_RESERVED_BASE, LOADER_BOOT_INFO_END);
+        return load_fail(err, errlen,
+                         "image [0x%llx,0x%llx) overlaps the hv-reserved area "
+                         "[0x%llx,0x%llx)",
+                         (unsigned long long)cfg->load, (unsigned long long)(cfg->load + len),
+                         LOADER_RESERVED_BASE, LOADER_BOOT_INFO_END);
     if (place_modules(cfg, cfg->load + len, set, err, errlen) != 0)
         return -1;
     must_write(m, cfg->load, img, len);
