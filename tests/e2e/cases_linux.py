@@ -46,12 +46,13 @@ CASES = [
               r"^hv: guest lr ended: reset exits=\d+$", r"^hv: end: ok$"],
          not_log=NO_CRASH, stderr=[r"^hvrun: exit 3 \(guest lr ended reset"],
          timeout=LINUX_TIMEOUT),
-    # A kernel panic (no init to run) ends only that guest, its text on the console; with
+    # A kernel panic (no init to run: rdinit= names none, and there is no root device) ends
+    # only that guest, its text on the console; with
     # panic=-1 the kernel reboots at once, which ends it `reset`. The hello guest beside it
     # finishes normally.
     Case("linux-panic",
          ["--emu=bochs", "--mem=512",
-          KERNEL + "::name=lp mem=256M cmdline=\"%s init=/nonexistent panic=-1\"" % BASE_CMDLINE,
+          KERNEL + "::name=lp mem=256M cmdline=\"%s rdinit=/nonexistent panic=-1\"" % BASE_CMDLINE,
           INITRD + "::initrd-for=lp", "build/guests/hello.elf::name=hello"], 3,
          log=[r"^\[lp\] .*Kernel panic - not syncing", r"^hv: guest lp ended: reset exits=\d+$",
               r"^hv: guest hello ended: exit\(0\) exits=\d+$", r"^hv: end: ok$"],
