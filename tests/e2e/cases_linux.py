@@ -7,9 +7,13 @@ Trace, and then powers off. tools/fetch-linux downloads the kernel and busybox-s
 `apt-get download` into build/linux/ (cached) and builds the initramfs; `make e2e` runs it first.
 """
 
+import os
 import re
+import subprocess
 
 from cases import Case, NO_CRASH, one_boot_one_end
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 KERNEL = "build/linux/vmlinuz"
 INITRD = "build/linux/initrd.cpio.gz"
@@ -35,6 +39,39 @@ def all_checks_pass(name):
 
 
 NO_LINUX_FAIL = [r"linux-check: FAIL", r"Kernel panic"]
+
+
+def damaged_kernels(case_dir):
+    """Damaged bzImages are refused with a reason, never a crash, and the guest beside them
+    runs: one cut after its setup code (kernel truncated), one whose "HdrS" says protocol 2.01
+    (too old), and one whose command line is over the 2047 characters a Linux guest takes."""
+    with open(os.path.join(ROOT, KERNEL), "rb") as f:
+        image = f.read()
+    cut = os.path.join(case_dir, "vmlinuz-cut")
+    with open(cut, "wb") as f:
+        f.write(image[:256 * 1024])
+    old = os.path.join(case_dir, "vmlinuz-old")
+    with open(old, "wb") as f:
+        f.write(image[:0x206] + bytes([0x01, 0x02]) + image[0x208:])
+    long_cmdline = "x" * 2040 + " " + "y" * 40
+    args = ["--emu=bochs", "--mem=512", "--timeout=300", "--keep=" + os.path.join(case_dir, "run"),
+            cut + "::name=cut mem=256M", old + "::name=old mem=256M",
+            KERNEL + "::name=long mem=256M cmdline=\"%s\"" % long_cmdline,
+            "build/guests/hello.elf::name=hello"]
+    run = subprocess.run([os.path.join(ROOT, "tools", "hvrun")] + args, cwd=ROOT,
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         env=dict(os.environ, HVRUN_NO_BUILD="1"), text=True, timeout=600)
+    log = run.stdout
+    want = [r"^hv: guest cut ended: rejected\(.*\) exits=0$",
+            r"^hv: guest old ended: rejected\(.*2\.01.*\) exits=0$",
+            r"^hv: guest \S+ ended: rejected\(bad command line: value too long\) exits=0$",
+            r"^hv: guest hello ended: exit\(0\) exits=\d+$", r"^hv: end: ok$"]
+    for pat in want:
+        if not re.search(pat, log, re.M):
+            return "log lacks /%s/; hvrun status %d: %s" % (pat, run.returncode, run.stderr[-400:])
+    if run.returncode != 3:
+        return "hvrun status %d, expected 3: %s" % (run.returncode, run.stderr[-400:])
+    return None
 
 CASES = [
     Case("linux-boot", ["--emu=bochs", "--mem=512"] + linux("linux"),
@@ -67,6 +104,7 @@ CASES = [
          ["--emu=bochs", "--mem=512", "--cpu-model=corei7_sandy_bridge_2600k"] + linux("ls"),
          log=all_checks_pass("ls") + [r"^hv: end: ok$"],
          not_log=NO_CRASH + NO_LINUX_FAIL, check=one_boot_one_end, timeout=LINUX_TIMEOUT),
+    Case("linux-damaged-kernels", [], script=damaged_kernels, timeout=600),
     # A Linux guest beside the selftest guest: neither disturbs the other.
     Case("linux-beside-selftest",
          ["--emu=bochs", "--mem=512"] + linux("lx") + ["build/guests/selftest.elf::name=selftest"],
