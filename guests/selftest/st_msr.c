@@ -127,6 +127,32 @@ static uint32_t cpuid_reg(uint32_t leaf, unsigned reg)
     return r[reg];
 }
 
+/* The guest's own instructions see its MSRs (issue 16): SWAPGS exchanges GS base with the
+   KERNEL_GS_BASE this guest wrote, and RDTSCP returns its TSC_AUX. */
+static void test_live_msrs(void)
+{
+    static volatile uint64_t target[2] = {0x600D, 0x5A5A5A5A};
+    uint64_t kbase = (uint64_t)(uintptr_t)target, via_gs = 0;
+    hw_wrmsr(MSR_GS_BASE, 0);
+    hw_wrmsr(MSR_KERNEL_GS_BASE, kbase);
+    __asm__ volatile("swapgs; movq %%gs:8, %0; swapgs" : "=r"(via_gs) : : "memory");
+    uint64_t k_after = hw_rdmsr(MSR_KERNEL_GS_BASE), gs_after = hw_rdmsr(MSR_GS_BASE);
+    g_check(via_gs == target[1] && k_after == kbase && gs_after == 0, "msr.swapgs",
+            "gs:8 after SWAPGS gave 0x%llx; KERNEL_GS_BASE 0x%llx, GS_BASE 0x%llx after two",
+            (unsigned long long)via_gs, (unsigned long long)k_after,
+            (unsigned long long)gs_after);
+    hw_wrmsr(MSR_KERNEL_GS_BASE, 0);
+    if (!(cpuid_reg(CPUID_EXT_FEATURES, 3) & CPUID_81_EDX_RDTSCP)) {
+        st_skip("msr.rdtscp_tsc_aux", "no RDTSCP");
+        return;
+    }
+    uint32_t lo, hi, aux;
+    hw_wrmsr(MSR_TSC_AUX, 0x4321);
+    __asm__ volatile("rdtscp" : "=a"(lo), "=d"(hi), "=c"(aux));
+    g_check(aux == 0x4321, "msr.rdtscp_tsc_aux", "RDTSCP gave ECX 0x%x, TSC_AUX is 0x4321", aux);
+    hw_wrmsr(MSR_TSC_AUX, 0);
+}
+
 static void test_efer(void)
 {
     uint64_t efer = hw_rdmsr(MSR_EFER);
@@ -169,8 +195,7 @@ static void test_sys_msrs(void)
     write_gp("msr.lstar_noncanonical_gp", MSR_LSTAR, NON_CANONICAL);
     roundtrip("msr.kernel_gs_base_roundtrip", MSR_KERNEL_GS_BASE, CANONICAL_HIGH);
     write_gp("msr.kernel_gs_base_noncanonical_gp", MSR_KERNEL_GS_BASE, NON_CANONICAL);
-    st_skip("msr.swapgs_syscall_rdtscp",
-            "known limitation (README): STAR/LSTAR/KERNEL_GS_BASE/TSC_AUX stay virtual");
+    test_live_msrs();
 }
 
 /* FS/GS base: the write must reach the segment the CPU uses, not just read back. */

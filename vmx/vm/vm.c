@@ -1,6 +1,8 @@
 /* Building and tearing down a guest VM. Every frame taken here is given back in vm_destroy,
    and the free count is checked against its value before the VM. */
 #include "vmx/vm/vm.h"
+#include "kernel/lib/msr.h"
+#include "vmx/vcpu/intercept.h"
 #include "kernel/lib/fmt.h"
 #include "kernel/log.h"
 #include "kernel/percpu.h"
@@ -105,15 +107,25 @@ static int map_guest_ram(struct vm *vm)
 }
 
 /* Intercept everything: every MSR and every port exits (bitmaps all ones). */
+/* The MSRs a guest reaches without an exit: FS and GS base live in the VMCS guest-state area
+   (loaded at entry, saved at exit), and KERNEL_GS_BASE is the vCPU's own in the CPU while it
+   runs (vmx/exit/exit_msr.c saves it when the vCPU is switched away), so none of them can show
+   or leak another guest's value. A kernel writes them on every context switch. */
+static const uint32_t msrs_passed_through[] = {MSR_IA32_FS_BASE, MSR_IA32_GS_BASE,
+                                               MSR_IA32_KERNEL_GS_BASE};
+
 static int alloc_bitmaps(struct vm *vm)
 {
     vm->g.msr_bitmap = alloc_filled_page(BITMAP_ALL_ONES);
     vm->g.io_bitmap[0] = alloc_filled_page(BITMAP_ALL_ONES);
     vm->g.io_bitmap[1] = alloc_filled_page(BITMAP_ALL_ONES);
-    return vm->g.msr_bitmap == PADDR_NONE || vm->g.io_bitmap[0] == PADDR_NONE ||
-                   vm->g.io_bitmap[1] == PADDR_NONE
-               ? -1
-               : 0;
+    if (vm->g.msr_bitmap == PADDR_NONE || vm->g.io_bitmap[0] == PADDR_NONE ||
+        vm->g.io_bitmap[1] == PADDR_NONE)
+        return -1;
+    for (size_t i = 0; i < sizeof(msrs_passed_through) / sizeof(msrs_passed_through[0]); i++)
+        if (intercept_msr(phys_to_virt(vm->g.msr_bitmap), msrs_passed_through[i], false, false))
+            return -1;
+    return 0;
 }
 
 static void setup_entry_state(struct vcpu *v, const struct guest_entry *e)
