@@ -81,10 +81,9 @@ struct vcpu {
     unsigned event_count;
     uint64_t exits;
     uint64_t exit_counts[VMX_EXIT_COUNT];
-    /* MSR and XCR state (vmx/exit/exit_msr.c, vmx/exit/exit_xsetbv.c) */
+    /* MSR state (vmx/exit/exit_msr.c; power-on values from exit_msr_reset_vcpu) */
     struct vcpu_msr_state {
-        bool initialised; /* defaults applied at the first MSR exit (exit_msr.c) */
-        /* SYSCALL/SWAPGS/RDTSCP MSRs: virtual only, the real MSRs keep hv's values. */
+        /* SYSCALL/SWAPGS/RDTSCP MSRs: loaded into the CPU while the vCPU runs (exit_msr.c). */
         uint64_t kernel_gs_base, star, lstar, cstar, fmask, tsc_aux;
         uint64_t spec_ctrl, tsc_adjust; /* virtual, never reach the hardware */
         uint64_t mtrr_def_type;
