@@ -139,8 +139,7 @@ static void test_live_msrs(void)
     uint64_t k_after = hw_rdmsr(MSR_KERNEL_GS_BASE), gs_after = hw_rdmsr(MSR_GS_BASE);
     g_check(via_gs == target[1] && k_after == kbase && gs_after == 0, "msr.swapgs",
             "gs:8 after SWAPGS gave 0x%llx; KERNEL_GS_BASE 0x%llx, GS_BASE 0x%llx after two",
-            (unsigned long long)via_gs, (unsigned long long)k_after,
-            (unsigned long long)gs_after);
+            (unsigned long long)via_gs, (unsigned long long)k_after, (unsigned long long)gs_after);
     hw_wrmsr(MSR_KERNEL_GS_BASE, 0);
     if (!(cpuid_reg(CPUID_EXT_FEATURES, 3) & CPUID_81_EDX_RDTSCP)) {
         st_skip("msr.rdtscp_tsc_aux", "no RDTSCP");
