@@ -18,6 +18,7 @@
 #include "vmx/cpu/vmx.h"
 #include "vmx/cpu/vmx_ops.h"
 #include "vmx/cpu/vpid.h"
+#include "vmx/vcpu/vcpu_debug.h"
 
 #define BITMAP_ALL_ONES 0xFF
 #define XCR0_INITIAL    1 /* x87 only, the power-on value */
@@ -279,6 +280,7 @@ static void init_vcpu(struct vm *vm, unsigned id)
     v->id = id;
     v->guest_xcr0 = XCR0_INITIAL;
     exit_msr_reset_vcpu(v);
+    vcpu_debug_reset(v);
     v->vmcs = v->fpu_state = PADDR_NONE;
     if (id < VM_VCPUS_SUPPORTED)
         v->host_stack_top = vm_host_stack_top(vm->g.index, id);
