@@ -1,6 +1,7 @@
 /* Building and tearing down a guest VM. Every frame taken here is given back in vm_destroy,
    and the free count is checked against its value before the VM. */
 #include "vmx/vm/vm.h"
+#include "kernel/fpu.h"
 #include "kernel/lib/fmt.h"
 #include "kernel/log.h"
 #include "kernel/percpu.h"
@@ -198,6 +199,7 @@ static int build_vcpu(struct vm *vm, struct vcpu *v, const struct guest_entry *e
         fmt_snprintf(why, size, "out of memory for the vCPU's FPU area");
         return -1;
     }
+    fpu_reset_area(phys_to_virt(v->fpu_state)); /* restored at the vCPU's first slice */
     return build_vmcs(vm, v, e, why, size);
 }
 
