@@ -3,8 +3,7 @@
 #include "kernel/fpu.h"
 #include "kernel/lib/cpuid_leaves.h"
 
-/* The legacy region's first 32 bytes (SDM vol. 1 §10.5.1, Table 10-2 "Format of an FXSAVE Area").
- */
+/* The legacy region's first 32 bytes (SDM vol. 1 §10.5.1, Table 10-2). */
 struct fxsave_head {
     uint16_t fcw, fsw;
     uint8_t ftw_abridged, reserved;

@@ -3,8 +3,10 @@
  * does not exit (no "MOV-DR exiting"), so while a vCPU runs the CPU holds its values: the
  * scheduler loads them when it switches to the vCPU and saves them when it switches away, so one
  * guest's breakpoint addresses and debug status never reach another. DR7 and IA32_DEBUGCTL are
- * not here: the VMCS holds them ("load/save debug controls", §27.3.1, §28.3.2.1), and a VM exit
- * sets DR7 to 0x400 (§28.5.1), so no breakpoint of a guest can fire in hv.
+ * not here: the VMCS holds them (the "load debug controls" entry control, SDM vol. 3 "Loading
+ * Guest Control Registers, Debug Registers, and MSRs"; the "save debug controls" exit control,
+ * "Saving Control Registers, Debug Registers, and MSRs"), and a VM exit sets DR7 to 0x400
+ * (§28.5.1), so no breakpoint of a guest can fire in hv.
  */
 #pragma once
 #include "vmx/vcpu/vcpu.h"
