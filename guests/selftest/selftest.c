@@ -54,10 +54,13 @@ void st_do_wrmsr(void *arg)
 
 int guest_main(const struct mb1_info_min *info)
 {
+    st_capture_reset_state();   /* before anything can change it */
+    st_test_debug_switch(info); /* spins through the first slice: the other guest starts then */
     /* mem_upper counts the KiB above 1 MiB (docs/guest-abi.md §4). */
     if (info->flags & MB1_FLAG_MEM)
         st_ram_bytes = (uint64_t)info->mem_upper * KIB + MIB;
     g_printf("selftest: %llu MiB of guest RAM\n", (unsigned long long)(st_ram_bytes / MIB));
+    st_test_debug();
     st_paging_install();
     st_test_cpuid();
     st_test_xsetbv();

@@ -171,6 +171,11 @@ struct st_mode_data {                 /* layout shared with mode_switch.asm (D_*
 #define ST_RM_HC_LEN   29 /* "real mode: console hypercall\n" */
 
 /* ---- the test areas ---- */
+/* st_debug.c: the reset state is read first thing (st_capture_reset_state), checked later. */
+void st_capture_reset_state(void);
+void st_test_debug(void);
+/* With cmdline "dr0=HEX": writes DR0, spins until another guest ran, checks DR0 is still its. */
+void st_test_debug_switch(const struct mb1_info_min *info);
 void st_test_cpuid(void);
 void st_test_xsetbv(void);
 void st_test_cr(void);

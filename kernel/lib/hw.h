@@ -34,6 +34,16 @@ void hw_write_cr4(uint64_t v);
 uint64_t hw_read_xcr0(void);
 void hw_write_xcr0(uint64_t v);
 uint64_t hw_read_rflags(void);
+uint64_t hw_read_dr0(void);
+uint64_t hw_read_dr1(void);
+uint64_t hw_read_dr2(void);
+uint64_t hw_read_dr3(void);
+uint64_t hw_read_dr6(void);
+void hw_write_dr0(uint64_t v);
+void hw_write_dr1(uint64_t v);
+void hw_write_dr2(uint64_t v);
+void hw_write_dr3(uint64_t v);
+void hw_write_dr6(uint64_t v);
 
 void hw_halt_forever(void) __attribute__((noreturn));
 void hw_pause(void);
@@ -148,6 +158,25 @@ static inline uint64_t hw_read_rflags(void)
     __asm__ volatile("pushfq; popq %0" : "=r"(v));
     return v;
 }
+
+/* DR0-DR3 and DR6 (SDM vol. 3 §18.2 "Debug Registers"); DR7 is in the VMCS. */
+#define HW_DR(n)                                                                                   \
+    static inline uint64_t hw_read_dr##n(void)                                                     \
+    {                                                                                              \
+        uint64_t v;                                                                                \
+        __asm__ volatile("mov %%db" #n ", %0" : "=r"(v));                                          \
+        return v;                                                                                  \
+    }                                                                                              \
+    static inline void hw_write_dr##n(uint64_t v)                                                  \
+    {                                                                                              \
+        __asm__ volatile("mov %0, %%db" #n : : "r"(v));                                            \
+    }
+HW_DR(0)
+HW_DR(1)
+HW_DR(2)
+HW_DR(3)
+HW_DR(6)
+#undef HW_DR
 
 static inline __attribute__((noreturn)) void hw_halt_forever(void)
 {

@@ -264,6 +264,24 @@ uint64_t hw_read_rflags(void)
     return fake_hw.rflags;
 }
 
+#define FAKE_DR(n)                                                                                 \
+    uint64_t hw_read_dr##n(void)                                                                   \
+    {                                                                                              \
+        fake_hw.dr_reads++;                                                                        \
+        return fake_hw.dr[n];                                                                      \
+    }                                                                                              \
+    void hw_write_dr##n(uint64_t v)                                                                \
+    {                                                                                              \
+        fake_hw.dr_writes++;                                                                       \
+        fake_hw.dr[n] = v;                                                                         \
+    }
+FAKE_DR(0)
+FAKE_DR(1)
+FAKE_DR(2)
+FAKE_DR(3)
+FAKE_DR(6)
+#undef FAKE_DR
+
 void hw_halt_forever(void)
 {
     if (fake_hw_halt_jmp)

@@ -6,6 +6,7 @@
 #include "tests/unit/fake.h"
 #include "vmx/exit/exit.h"
 #include "vmx/vcpu/vcpu.h"
+#include "vmx/vcpu/vcpu_debug.h"
 #include "vmx/vm/vm.h"
 #include "vmx/cpu/vmcs_fields.h"
 #include "vmx/cpu/vmx_arch.h"
@@ -310,6 +311,7 @@ struct vcpu *fake_vm_reset(struct vm *vm, const char *name)
     vm->g.ept.pml4 = PADDR_NONE;
     fake_vm_cpu_model(vm, 0);
     exit_msr_reset_vcpu(&vm->vcpus[0]);
+    vcpu_debug_reset(&vm->vcpus[0]);
     return &vm->vcpus[0];
 }
 

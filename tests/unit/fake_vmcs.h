@@ -96,6 +96,8 @@ struct fake_hw_state {
     uintptr_t last_invlpg;
     unsigned unknown_msr_reads; /* hw_rdmsr of an MSR never set (a #GP on a real CPU) */
     unsigned cpuid_calls;       /* hw_cpuid calls since reset */
+    uint64_t dr[8];             /* DR0-DR3 and DR6 (hw_read_drN/hw_write_drN); 4, 5, 7 unused */
+    unsigned dr_reads, dr_writes;
 };
 extern struct fake_hw_state fake_hw;
 /* hw_halt_forever longjmps here when set, else aborts the test program. */

@@ -385,6 +385,14 @@ static void test_debugctl(void **state)
     assert_int_equal(rdmsr_ok(MSR_IA32_DEBUGCTL), 0x3);
     wrmsr_gp(MSR_IA32_DEBUGCTL, 0x80); /* branch trace store */
     assert_int_equal(fake_vmcs_get(VMCS_GUEST_DEBUGCTL), 0x3);
+    /* The guest's value lives in the VMCS only ("save debug controls" stores it at every exit,
+       "load debug controls" loads it at entry): the CPU's MSR, hv's, is never touched. */
+    fake_vmcs_set(VMCS_GUEST_DEBUGCTL, 0x1);
+    assert_int_equal(rdmsr_ok(MSR_IA32_DEBUGCTL), 0x1);
+    wrmsr_ok(MSR_IA32_DEBUGCTL, 0x2);
+    assert_int_equal(fake_vmcs_get(VMCS_GUEST_DEBUGCTL), 0x2);
+    assert_false(fake_hw_has_msr(MSR_IA32_DEBUGCTL));
+    assert_int_equal(fake_hw.msr_writes, 0);
 }
 
 /* ---- MTRRs ---- */

@@ -10,6 +10,7 @@
 #include "kernel/percpu.h"
 #include "vmx/cpu/vmcs.h"
 #include "vmx/cpu/vmcs_fields.h"
+#include "vmx/cpu/vmcs_setup.h"
 #include "vmx/cpu/vmx.h"
 #include "tests/unit/fake_vmcs.h"
 #include "tests/unit/fake.h"
@@ -345,6 +346,27 @@ static void test_dump_lists_fields_by_name(void **state)
     assert_false(vmcs_error_take(buf, sizeof(buf)));
 }
 
+/* ---- guest state at creation (vmcs_setup.c) ---- */
+
+/* Every entry mode starts with DR7 and IA32_DEBUGCTL as after RESET (SDM vol. 3 Table 10-1),
+   which "load debug controls" puts into the CPU at the first VM entry. */
+static void test_guest_debug_state_at_creation(void **state)
+{
+    (void)state;
+    for (int mode = 0; mode < 3; mode++) {
+        fake_vmcs_set(VMCS_GUEST_DR7, 0xFFull);
+        fake_vmcs_set(VMCS_GUEST_DEBUGCTL, 0x3ull);
+        if (mode == 0)
+            vmcs_setup_guest_real(0x7C00);
+        else if (mode == 1)
+            vmcs_setup_guest_prot32(0x100000);
+        else
+            vmcs_setup_guest_long64(0x100000, 0x1000, NULL);
+        assert_int_equal(fake_vmcs_get(VMCS_GUEST_DR7), 0x400);
+        assert_int_equal(fake_vmcs_get(VMCS_GUEST_DEBUGCTL), 0);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -363,6 +385,7 @@ int main(void)
         cmocka_unit_test_setup(test_error_vmfail_invalid, setup),
         cmocka_unit_test_setup(test_error_take_truncates, setup),
         cmocka_unit_test_setup(test_dump_lists_fields_by_name, setup),
+        cmocka_unit_test_setup(test_guest_debug_state_at_creation, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -37,8 +37,8 @@
 #define WANT_PIN   0x0000007Fu
 #define WANT_PROC  0xB6186DFAu /* incl. RDPMC and CR8-load/store exiting */
 #define WANT_PROC2 0x000010EAu
-#define WANT_EXIT  0x003F6FFBu
-#define WANT_ENTRY 0x0000D1FBu
+#define WANT_EXIT  0x003F6FFFu /* incl. save debug controls */
+#define WANT_ENTRY 0x0000D1FFu /* incl. load debug controls */
 
 #define ALLOWED1_SHIFT 32
 #define CAP(must_be_1, may_be_1)                                                                   \
@@ -194,8 +194,10 @@ static void test_configure_required_controls(void **state)
         {VMX_CTL_EXIT, EXIT_LOAD_EFER, "VMX lacks load IA32_EFER on exit"},
         {VMX_CTL_EXIT, EXIT_SAVE_PAT, "VMX lacks save IA32_PAT"},
         {VMX_CTL_EXIT, EXIT_LOAD_PAT, "VMX lacks load IA32_PAT on exit"},
+        {VMX_CTL_EXIT, EXIT_SAVE_DEBUG_CTLS, "VMX lacks save debug controls"},
         {VMX_CTL_ENTRY, ENTRY_LOAD_EFER, "VMX lacks load IA32_EFER on entry"},
         {VMX_CTL_ENTRY, ENTRY_LOAD_PAT, "VMX lacks load IA32_PAT on entry"},
+        {VMX_CTL_ENTRY, ENTRY_LOAD_DEBUG_CTLS, "VMX lacks load debug controls"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         haswell_caps(&caps);

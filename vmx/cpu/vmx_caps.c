@@ -146,10 +146,12 @@ static const struct {
                       0},
     [VMX_CTL_PROC2] = {PROC2_ENABLE_EPT | PROC2_ENABLE_VPID | PROC2_UNRESTRICTED_GUEST,
                        PROC2_ENABLE_RDTSCP | PROC2_ENABLE_INVPCID | PROC2_WBINVD_EXITING},
+    /* The debug controls keep the guest's DR7 and IA32_DEBUGCTL in the VMCS: a VM exit sets
+       DR7 to 0x400 and clears DEBUGCTL (§28.5.1), so without them both are lost at every exit. */
     [VMX_CTL_EXIT] = {EXIT_HOST_ADDR_SPACE_64 | EXIT_SAVE_EFER | EXIT_LOAD_EFER | EXIT_SAVE_PAT |
-                          EXIT_LOAD_PAT,
+                          EXIT_LOAD_PAT | EXIT_SAVE_DEBUG_CTLS,
                       0},
-    [VMX_CTL_ENTRY] = {ENTRY_LOAD_EFER | ENTRY_LOAD_PAT, 0},
+    [VMX_CTL_ENTRY] = {ENTRY_LOAD_EFER | ENTRY_LOAD_PAT | ENTRY_LOAD_DEBUG_CTLS, 0},
 };
 
 static unsigned lowest_bit(uint32_t v)

@@ -159,7 +159,8 @@ static int read_debugctl(struct vcpu *v, uint32_t msr, uint64_t *value)
     return 0;
 }
 
-/* DEBUGCTL is loaded at entry and cleared at exit (§28.5.1), so guest-only LBR/BTF are safe;
+/* The guest's DEBUGCTL lives in the VMCS: "load debug controls" loads it at entry, "save debug
+   controls" stores it at exit, which clears the MSR (§28.5.1), so guest-only LBR/BTF are safe;
    branch trace store and the freeze bits would act on hv's state: #GP. */
 static int write_debugctl(struct vcpu *v, uint32_t msr, uint64_t value)
 {

@@ -7,7 +7,8 @@
 #include "vmx/cpu/vmcs.h"
 #include "vmx/cpu/vmx_arch.h"
 
-#define VCPU_EVENT_QUEUE 8
+#define VCPU_EVENT_QUEUE     8
+#define VCPU_DEBUG_ADDR_REGS 4 /* DR0-DR3 */
 
 struct vcpu_event {
     uint8_t vector;
@@ -90,6 +91,10 @@ struct vcpu {
         uint64_t mtrr_var[16];   /* PHYSBASE0, PHYSMASK0, ... PHYSBASE7, PHYSMASK7 */
         uint64_t mtrr_fixed[11]; /* FIX64K_00000, FIX16K_80000/A0000, FIX4K_C0000 ... F8000 */
     } msr;
+    /* DR0-DR3 and DR6 (vmx/vcpu/vcpu_debug.h): in the CPU while the vCPU runs. */
+    struct vcpu_debug_regs {
+        uint64_t dr[VCPU_DEBUG_ADDR_REGS], dr6;
+    } debug;
     uint64_t cr8; /* task priority (vmx/exit/exit_cr.c): no TPR shadow, so CR8 stays virtual */
     struct vcpu_vmcs_cache cache;
     paddr_t fpu_state;    /* XSAVE/FXSAVE area (one frame) */

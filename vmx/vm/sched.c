@@ -1,5 +1,6 @@
 #include "vmx/vm/sched.h"
 #include "vmx/vcpu/guest.h"
+#include "vmx/vcpu/vcpu_debug.h"
 #include "vmx/vcpu/vcpu_intr.h"
 #include "kernel/boot_phase.h"
 #include "kernel/lib/fmt.h"
@@ -109,6 +110,7 @@ static void run_slice(void *arg)
     }
     fpu_restore(phys_to_virt(v->fpu_state));
     exit_msr_load_guest_msrs(v);
+    vcpu_debug_load(v);
     if (!timers)
         arm_preemption_timer(sc);
     uint64_t host_xcr0 = fpu_host_xcr0(), xcr0 = host_xcr0;
@@ -149,6 +151,7 @@ static void run_slice(void *arg)
     }
     switch_xcr0(xcr0, host_xcr0);
     exit_msr_save_guest_msrs(v);
+    vcpu_debug_save(v);
     fpu_save(phys_to_virt(v->fpu_state));
 }
 

@@ -1,6 +1,7 @@
 /* Building and tearing down a guest VM. Every frame taken here is given back in vm_destroy,
    and the free count is checked against its value before the VM. */
 #include "vmx/vm/vm.h"
+#include "kernel/fpu.h"
 #include "kernel/lib/msr.h"
 #include "vmx/vcpu/intercept.h"
 #include "kernel/lib/fmt.h"
@@ -20,6 +21,7 @@
 #include "vmx/cpu/vmx.h"
 #include "vmx/cpu/vmx_ops.h"
 #include "vmx/cpu/vpid.h"
+#include "vmx/vcpu/vcpu_debug.h"
 
 #define BITMAP_ALL_ONES 0xFF
 #define XCR0_INITIAL    1 /* x87 only, the power-on value */
@@ -209,6 +211,7 @@ static int build_vcpu(struct vm *vm, struct vcpu *v, const struct guest_entry *e
         fmt_snprintf(why, size, "out of memory for the vCPU's FPU area");
         return -1;
     }
+    fpu_reset_area(phys_to_virt(v->fpu_state)); /* restored at the vCPU's first slice */
     return build_vmcs(vm, v, e, why, size);
 }
 
@@ -291,6 +294,7 @@ static void init_vcpu(struct vm *vm, unsigned id)
     v->id = id;
     v->guest_xcr0 = XCR0_INITIAL;
     exit_msr_reset_vcpu(v);
+    vcpu_debug_reset(v);
     v->vmcs = v->fpu_state = PADDR_NONE;
     if (id < VM_VCPUS_SUPPORTED)
         v->host_stack_top = vm_host_stack_top(vm->g.index, id);
