@@ -113,13 +113,36 @@ static int highest(const uint32_t *v)
     return -1;
 }
 
+/* The TPR. With a virtual-APIC page the guest writes it there without a VM exit (SDM vol. 3
+   "TPR Virtualization"): the page is then the register. */
+static uint32_t tpr(const struct vlapic *a)
+{
+    if (a->vapic_page)
+        return a->vapic_page[APIC_OFF_TPR / sizeof(uint32_t)] & APIC_TPR_MASK;
+    return a->tpr;
+}
+
+static void set_tpr(struct vlapic *a, uint32_t value)
+{
+    a->tpr = value & APIC_TPR_MASK;
+    if (a->vapic_page)
+        a->vapic_page[APIC_OFF_TPR / sizeof(uint32_t)] = a->tpr;
+}
+
+/* Register state the virtual-APIC page mirrors changed: vlapic_refresh_page rewrites it. */
+static void changed(struct vlapic *a)
+{
+    a->page_stale = true;
+}
+
 /* SDM APIC 10.8.3.1: PPR = TPR if TPR[7:4] >= ISRV[7:4], else ISRV[7:4] with bits 3:0 zero. */
 static uint32_t ppr(const struct vlapic *a)
 {
     int isrv = highest(a->isr);
     uint32_t isr_class = isrv < 0 ? 0 : (uint32_t)isrv & APIC_PRIO_CLASS;
-    if ((a->tpr & APIC_PRIO_CLASS) >= isr_class)
-        return a->tpr;
+    uint32_t t = tpr(a);
+    if ((t & APIC_PRIO_CLASS) >= isr_class)
+        return t;
     return isr_class;
 }
 
@@ -144,6 +167,7 @@ static void post(struct vlapic *a, unsigned vector, bool level)
         bit_set(a->tmr, vector);
     else
         bit_clear(a->tmr, vector);
+    changed(a);
     kick_if_pending(a);
 }
 
@@ -353,7 +377,7 @@ uint64_t vlapic_timer_interrupts(const struct vlapic *a)
 static void reset_regs(struct vlapic *a)
 {
     timer_stop(a);
-    a->tpr = 0;
+    set_tpr(a, 0);
     a->ldr = 0;
     a->dfr = APIC_DFR_FLAT;
     a->svr = APIC_SVR_RESET;
@@ -366,6 +390,7 @@ static void reset_regs(struct vlapic *a)
     memset(a->tmr, 0, sizeof(a->tmr));
     a->tmict = a->tdcr = 0;
     a->nmi_pending = false;
+    changed(a);
 }
 
 void vlapic_init(struct vlapic *a, const struct vdev_host *host, struct vdev_timers *timers,
@@ -390,6 +415,7 @@ void vlapic_set_virtual_wire(struct vlapic *a)
     a->svr |= APIC_SVR_ENABLE;
     a->lvt[VLAPIC_LVT_LINT0] = APIC_DM_EXTINT << APIC_LVT_DM_SHIFT;
     a->lvt[VLAPIC_LVT_LINT1] = APIC_DM_NMI << APIC_LVT_DM_SHIFT;
+    changed(a);
 }
 
 /* ---- interrupt acceptance and delivery (SDM APIC 10.8) ---- */
@@ -428,6 +454,7 @@ void vlapic_intr_accepted(struct vlapic *a, unsigned vector)
     }
     bit_clear(a->irr, vector);
     bit_set(a->isr, vector);
+    changed(a);
 }
 
 /* EOI (SDM APIC 10.8.5): retires the highest in-service vector; a level-triggered one (TMR)
@@ -438,6 +465,7 @@ static void do_eoi(struct vlapic *a)
     if (v < 0)
         return;
     bit_clear(a->isr, (unsigned)v);
+    changed(a);
     if (bit_test(a->tmr, (unsigned)v) && a->eoi)
         a->eoi(a->cb_ctx, (unsigned)v);
     kick_if_pending(a);
@@ -477,6 +505,11 @@ void vlapic_lint(struct vlapic *a, unsigned pin)
     }
 }
 
+void vlapic_nmi(struct vlapic *a)
+{
+    raise_nmi(a);
+}
+
 bool vlapic_take_nmi(struct vlapic *a)
 {
     bool nmi = a->nmi_pending;
@@ -486,12 +519,12 @@ bool vlapic_take_nmi(struct vlapic *a)
 
 uint64_t vlapic_get_cr8(const struct vlapic *a)
 {
-    return (a->tpr & APIC_PRIO_CLASS) >> 4;
+    return (tpr(a) & APIC_PRIO_CLASS) >> 4;
 }
 
 void vlapic_set_cr8(struct vlapic *a, uint64_t cr8)
 {
-    a->tpr = (uint32_t)(cr8 << 4) & APIC_PRIO_CLASS;
+    set_tpr(a, (uint32_t)(cr8 << 4) & APIC_PRIO_CLASS);
     kick_if_pending(a);
 }
 
@@ -580,7 +613,7 @@ static uint32_t reg_read(const struct vlapic *a, unsigned idx)
     case APIC_OFF_VERSION:
         return APIC_VERSION_VALUE;
     case APIC_OFF_TPR:
-        return a->tpr;
+        return tpr(a);
     case APIC_OFF_PPR:
         return ppr(a);
     case APIC_OFF_LDR:
@@ -631,13 +664,14 @@ static void write_lvt(struct vlapic *a, unsigned lvt, uint32_t value)
 static void reg_write(struct vlapic *a, unsigned idx, uint32_t value)
 {
     unsigned off = idx * VLAPIC_REG_STRIDE;
+    changed(a);
     if (off >= APIC_OFF_LVT_TMR && off <= APIC_OFF_LVT_ERR) {
         write_lvt(a, idx - IDX(APIC_OFF_LVT_TMR), value);
         return;
     }
     switch (off) {
     case APIC_OFF_TPR:
-        a->tpr = value & APIC_TPR_MASK;
+        set_tpr(a, value);
         kick_if_pending(a);
         break;
     case APIC_OFF_EOI:
@@ -814,15 +848,65 @@ int vlapic_set_base(struct vlapic *a, uint64_t value)
     else if (to & APIC_BASE_EXTD)
         a->ldr = x2apic_ldr(a->apic_id); /* SDM APIC 10.12.10.2: set on entering x2APIC */
     a->base_flags = to;
+    changed(a);
     return 0;
 }
 
 /* ---- the virtual-APIC page ---- */
 
+/* Every register at its offset; the words between registers stay as they are (zero: nothing
+   writes them, SDM vol. 3 "Virtualizing Writes to the APIC-Access Page" sends such writes to
+   hv as APIC-access VM exits). The TPR is written back as it is. */
 void vlapic_sync_to_page(const struct vlapic *a, uint32_t *page)
 {
-    memset(page, 0, VLAPIC_PAGE_SIZE);
     for (unsigned idx = 0; idx < VLAPIC_REG_COUNT; idx++)
-        if (reg_flags(idx))
-            page[(size_t)idx * (VLAPIC_REG_STRIDE / sizeof(uint32_t))] = reg_read(a, idx);
+        page[(size_t)idx * (VLAPIC_REG_STRIDE / sizeof(uint32_t))] =
+            reg_flags(idx) ? reg_read(a, idx) : 0;
+}
+
+void vlapic_attach_page(struct vlapic *a, uint32_t *page)
+{
+    uint32_t t = tpr(a);
+    a->vapic_page = page;
+    memset(page, 0, VLAPIC_PAGE_SIZE);
+    set_tpr(a, t);
+    vlapic_sync_to_page(a, page);
+    a->page_stale = false;
+}
+
+void vlapic_refresh_page(struct vlapic *a)
+{
+    if (!a->vapic_page || !a->page_stale)
+        return;
+    vlapic_sync_to_page(a, a->vapic_page);
+    a->page_stale = false;
+}
+
+bool vlapic_page_decoded(const struct vlapic *a)
+{
+    return page_decoded(a);
+}
+
+/* SDM vol. 3 "TPR Virtualization": with a TPR threshold, lowering VTPR[7:4] below it exits.
+   Worth it only when the highest pending vector waits for the TPR alone (not for an in-service
+   vector of its class or above, whose EOI hv sees anyway). The threshold then is at most
+   VTPR[7:4], as VM entry requires when virtual-interrupt delivery is off. */
+unsigned vlapic_tpr_threshold(const struct vlapic *a)
+{
+    int v = highest(a->irr), isrv = highest(a->isr);
+    if (v < 0 || !vlapic_enabled(a))
+        return 0;
+    uint32_t irr_class = (uint32_t)v & APIC_PRIO_CLASS;
+    uint32_t isr_class = isrv < 0 ? 0 : (uint32_t)isrv & APIC_PRIO_CLASS;
+    if (irr_class <= isr_class || irr_class > (tpr(a) & APIC_PRIO_CLASS))
+        return 0;
+    return irr_class >> 4;
+}
+
+void vlapic_apic_write(struct vlapic *a, unsigned offset)
+{
+    if (!a->vapic_page || offset >= VLAPIC_PAGE_SIZE || offset % sizeof(uint32_t))
+        return;
+    uint32_t value = a->vapic_page[offset / sizeof(uint32_t)];
+    vlapic_mmio_write(a, offset, value);
 }

@@ -195,6 +195,10 @@ struct vlapic {
     uint64_t tsc_deadline; /* IA32_TSC_DEADLINE: 0 = disarmed */
     bool nmi_pending;
     uint64_t timer_irqs;
+    /* APIC-register virtualization (vmx/vcpu/vcpu_apicv.c): the vCPU's virtual-APIC page, or
+       NULL on the EPT-violation decode path. */
+    uint32_t *vapic_page;
+    bool page_stale; /* registers changed since the page was last written */
 };
 
 void vlapic_init(struct vlapic *a, const struct vdev_host *host, struct vdev_timers *timers,
@@ -247,6 +251,9 @@ bool vlapic_accepts_pic_intr(const struct vlapic *a);
    pending NMI; ExtINT is the PIC's business (vlapic_accepts_pic_intr); masked -> dropped.
    With the APIC globally disabled LINT1 is the NMI pin. */
 void vlapic_lint(struct vlapic *a, unsigned pin);
+/* An NMI message (IOAPIC redirection entry or IPI in NMI mode): pending until taken. It is
+   accepted whether or not the APIC is software-enabled (SDM APIC 10.4.7.2). */
+void vlapic_nmi(struct vlapic *a);
 /* A pending NMI (LINT1, NMI IPI to self): returns it once and clears it. */
 bool vlapic_take_nmi(struct vlapic *a);
 uint64_t vlapic_timer_interrupts(const struct vlapic *a); /* timer interrupts put into IRR */
@@ -254,3 +261,21 @@ uint64_t vlapic_timer_interrupts(const struct vlapic *a); /* timer interrupts pu
 /* Mirrors the registers into a 4 KiB virtual-APIC page layout (page[offset / 4] = register at
    offset), for APIC-register virtualization. */
 void vlapic_sync_to_page(const struct vlapic *a, uint32_t *page);
+
+/* ---- APIC-register virtualization (SDM vol. 3 "APIC Virtualization and Virtual Interrupts") ----
+   With a virtual-APIC page the CPU serves most xAPIC reads from it and writes into it; hv keeps
+   the page equal to the registers, and the page's TPR is the TPR (the guest changes it there
+   without a VM exit). */
+
+/* From now on `page` (4 KiB, the vCPU's virtual-APIC page) mirrors the registers. */
+void vlapic_attach_page(struct vlapic *a, uint32_t *page);
+/* Before VM entry: rewrites the page if a register changed since it was last written. */
+void vlapic_refresh_page(struct vlapic *a);
+/* Does the xAPIC page answer (APIC globally enabled, not in x2APIC mode, SDM APIC 10.12.2)? */
+bool vlapic_page_decoded(const struct vlapic *a);
+/* The TPR threshold for VM entry (bits 3:0): the class of a pending vector that only the TPR
+   holds back, else 0. */
+unsigned vlapic_tpr_threshold(const struct vlapic *a);
+/* An APIC-write VM exit: the guest's 32-bit write at `offset` is on the page already; it takes
+   effect as an xAPIC register write. */
+void vlapic_apic_write(struct vlapic *a, unsigned offset);

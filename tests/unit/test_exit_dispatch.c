@@ -129,11 +129,13 @@ static void test_other_unhandled_reasons(void **state)
 {
     (void)state;
     static const uint32_t reasons[] = {
-        VMX_EXIT_TASK_SWITCH, VMX_EXIT_INVLPG,           VMX_EXIT_RDTSC,
-        VMX_EXIT_RSM,         VMX_EXIT_DR_ACCESS,        VMX_EXIT_PAUSE,
-        VMX_EXIT_APIC_ACCESS, VMX_EXIT_RDTSCP,           VMX_EXIT_RDRAND,
-        VMX_EXIT_INVPCID,     VMX_EXIT_GDTR_IDTR_ACCESS, VMX_EXIT_TDCALL,
-        VMX_EXIT_RESERVED_35, VMX_EXIT_XSAVES,
+        VMX_EXIT_TASK_SWITCH, VMX_EXIT_INVLPG,
+        VMX_EXIT_RDTSC,       VMX_EXIT_RSM,
+        VMX_EXIT_DR_ACCESS,   VMX_EXIT_PAUSE,
+        VMX_EXIT_RDTSCP,      VMX_EXIT_RDRAND,
+        VMX_EXIT_INVPCID,     VMX_EXIT_GDTR_IDTR_ACCESS,
+        VMX_EXIT_TDCALL,      VMX_EXIT_RESERVED_35,
+        VMX_EXIT_XSAVES,
     };
     for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++) {
         setup(NULL);

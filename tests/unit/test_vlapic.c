@@ -1082,8 +1082,83 @@ static void test_sync_to_page_mirrors_registers(void **state)
     assert_int_equal(page[APIC_OFF_TPR / 4], 0x20);
     assert_int_equal(page[(APIC_OFF_IRR0 + 0x40) / 4], 1u << 1);
     assert_int_equal(page[APIC_OFF_SVR / 4], SW_ON);
+    /* only the register words are written (vlapic_attach_page clears the rest once) */
+    assert_int_equal(page[APIC_OFF_TPR / 4 + 1], 0xAAAAAAAAu);
+    assert_int_equal(page[0x800 / 4], 0xAAAAAAAAu);
+}
+
+static void test_attached_page_clears_and_mirrors(void **state)
+{
+    (void)state;
+    static uint32_t page[VLAPIC_PAGE_SIZE / 4];
+    memset(page, 0xAA, sizeof(page));
+    wr(APIC_OFF_TPR, 0x20);
+    vlapic_attach_page(&apic, page);
+    assert_int_equal(page[APIC_OFF_TPR / 4], 0x20); /* the TPR moves to the page */
     assert_int_equal(page[APIC_OFF_TPR / 4 + 1], 0);
     assert_int_equal(page[0x800 / 4], 0);
+    assert_int_equal(page[APIC_OFF_ID / 4], APIC_ID << 24);
+}
+
+/* SDM vol. 3 "TPR Virtualization": the guest writes the page's TPR without an exit. */
+static void test_page_tpr_is_the_tpr(void **state)
+{
+    (void)state;
+    static uint32_t page[VLAPIC_PAGE_SIZE / 4];
+    vlapic_attach_page(&apic, page);
+    vlapic_set_intr(&apic, 0x45, false);
+    assert_int_equal(vlapic_pending_intr(&apic), 0x45);
+    page[APIC_OFF_TPR / 4] = 0x40;
+    assert_int_equal(vlapic_pending_intr(&apic), -1);
+    assert_int_equal(rd(APIC_OFF_PPR), 0x40);
+    assert_int_equal(vlapic_get_cr8(&apic), 4);
+    vlapic_set_cr8(&apic, 1);
+    assert_int_equal(page[APIC_OFF_TPR / 4], 0x10);
+    assert_int_equal(vlapic_pending_intr(&apic), 0x45);
+}
+
+static void test_refresh_rewrites_only_after_a_change(void **state)
+{
+    (void)state;
+    static uint32_t page[VLAPIC_PAGE_SIZE / 4];
+    vlapic_attach_page(&apic, page);
+    page[APIC_OFF_LVT_ERR / 4] = 0x1234; /* stale contents hv does not rewrite needlessly */
+    vlapic_refresh_page(&apic);
+    assert_int_equal(page[APIC_OFF_LVT_ERR / 4], 0x1234);
+    vlapic_set_intr(&apic, 0x81, false); /* IRR changes: the page follows */
+    vlapic_refresh_page(&apic);
+    assert_int_equal(page[(APIC_OFF_IRR0 + 0x40) / 4], 1u << 1);
+    assert_int_equal(page[APIC_OFF_LVT_ERR / 4], APIC_LVT_MASKED);
+    vlapic_intr_accepted(&apic, 0x81);
+    vlapic_refresh_page(&apic);
+    assert_int_equal(page[(APIC_OFF_IRR0 + 0x40) / 4], 0);
+    assert_int_equal(page[(APIC_OFF_ISR0 + 0x40) / 4], 1u << 1);
+}
+
+static void test_tpr_threshold(void **state)
+{
+    (void)state;
+    assert_int_equal(vlapic_tpr_threshold(&apic), 0); /* nothing pending */
+    wr(APIC_OFF_TPR, 0x50);
+    vlapic_set_intr(&apic, 0x45, false);
+    assert_int_equal(vlapic_tpr_threshold(&apic), 4); /* held back by the TPR alone */
+    vlapic_set_intr(&apic, 0x61, false);
+    assert_int_equal(vlapic_tpr_threshold(&apic), 0); /* 0x61 is deliverable: no threshold */
+    vlapic_intr_accepted(&apic, 0x61);
+    assert_int_equal(vlapic_tpr_threshold(&apic), 0); /* 0x45 waits for the EOI of 0x61 */
+}
+
+static void test_apic_write_from_page(void **state)
+{
+    (void)state;
+    static uint32_t page[VLAPIC_PAGE_SIZE / 4];
+    vlapic_attach_page(&apic, page);
+    /* periodic, vector 0xEF, with reserved bits and delivery status set: those do not stick */
+    page[APIC_OFF_LVT_TMR / 4] = 0xF00210EFu;
+    vlapic_apic_write(&apic, APIC_OFF_LVT_TMR);
+    assert_int_equal(rd(APIC_OFF_LVT_TMR), 0x000200EFu);
+    vlapic_apic_write(&apic, 0x1001); /* out of the page or unaligned: ignored */
+    vlapic_apic_write(&apic, APIC_OFF_LVT_TMR + 1);
 }
 
 static void test_bus_ops_byte_reads_and_narrow_writes(void **state)
@@ -1172,6 +1247,11 @@ int main(void)
         T(test_lint_pins_follow_their_lvt),
         T(test_cr8_is_tpr_high_nibble),
         T(test_sync_to_page_mirrors_registers),
+        T(test_attached_page_clears_and_mirrors),
+        T(test_page_tpr_is_the_tpr),
+        T(test_refresh_rewrites_only_after_a_change),
+        T(test_tpr_threshold),
+        T(test_apic_write_from_page),
         T(test_bus_ops_byte_reads_and_narrow_writes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

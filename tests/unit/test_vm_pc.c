@@ -62,6 +62,31 @@ static void test_ioapic_edge_to_vcpu(void **state)
     vdev_irq_set(&vm.dev.irq, 4, false);
 }
 
+/* 82093AA redirection entry, delivery mode 100 (NMI): the vCPU gets an NMI, not a vector. */
+static void test_ioapic_nmi_message(void **state)
+{
+    (void)state;
+    route_gsi(5, (APIC_DM_NMI << APIC_LVT_DM_SHIFT) | 0x77);
+    vdev_irq_set(&vm.dev.irq, 5, true);
+    assert_false(vcpu_external_interrupt_pending(v));
+    assert_true(vcpu_take_nmi(v));
+    assert_false(vcpu_take_nmi(v));
+    assert_int_equal(vm.dev.pc.messages_dropped, 0);
+}
+
+/* SMI, INIT and ExtINT messages are counted and dropped. */
+static void test_ioapic_unmodelled_messages_dropped(void **state)
+{
+    (void)state;
+    route_gsi(6, (APIC_DM_SMI << APIC_LVT_DM_SHIFT) | 0x70);
+    vdev_irq_set(&vm.dev.irq, 6, true);
+    route_gsi(7, (APIC_DM_EXTINT << APIC_LVT_DM_SHIFT) | 0x71);
+    vdev_irq_set(&vm.dev.irq, 7, true);
+    assert_false(vcpu_external_interrupt_pending(v));
+    assert_false(vcpu_take_nmi(v));
+    assert_int_equal(vm.dev.pc.messages_dropped, 2);
+}
+
 static void test_irq0_arrives_on_gsi2(void **state)
 {
     (void)state;
@@ -145,6 +170,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_ioapic_edge_to_vcpu, setup_pc),
+        cmocka_unit_test_setup(test_ioapic_nmi_message, setup_pc),
+        cmocka_unit_test_setup(test_ioapic_unmodelled_messages_dropped, setup_pc),
         cmocka_unit_test_setup(test_irq0_arrives_on_gsi2, setup_pc),
         cmocka_unit_test_setup(test_level_line_again_after_eoi, setup_pc),
         cmocka_unit_test_setup(test_pic_in_virtual_wire_mode, setup_pc),

@@ -78,6 +78,7 @@ static const struct ctl_name pin_names[] = {
 static const struct ctl_name proc_names[] = {
     {PROC_INT_WINDOW_EXITING, "interrupt-window exiting"},
     {PROC_TSC_OFFSETTING, "TSC offsetting"},
+    {PROC_TPR_SHADOW, "use TPR shadow"},
     {PROC_HLT_EXITING, "HLT exiting"},
     {PROC_RDPMC_EXITING, "RDPMC exiting"},
     {PROC_CR8_LOAD_EXITING, "CR8-load exiting"},
@@ -94,11 +95,13 @@ static const struct ctl_name proc_names[] = {
     {0, 0},
 };
 static const struct ctl_name proc2_names[] = {
+    {PROC2_VIRT_APIC_ACCESSES, "virtualize APIC accesses"},
     {PROC2_ENABLE_EPT, "EPT"},
     {PROC2_ENABLE_RDTSCP, "RDTSCP"},
     {PROC2_ENABLE_VPID, "VPID"},
     {PROC2_WBINVD_EXITING, "WBINVD exiting"},
     {PROC2_UNRESTRICTED_GUEST, "unrestricted guest"},
+    {PROC2_APIC_REG_VIRT, "APIC-register virtualization"},
     {PROC2_ENABLE_INVPCID, "INVPCID"},
     {PROC2_ENABLE_XSAVES, "XSAVES"},
     {0, 0},
@@ -185,6 +188,15 @@ static int check_ept_vpid(uint64_t cap, char *why, size_t size)
     return 0;
 }
 
+/* SDM vol. 3 §26.2.1.1: "virtualize APIC accesses" needs no TPR shadow, but APIC-register
+   virtualization does; hv uses the three together or none. */
+static bool apic_register_virt_offered(const struct vmx_caps *c)
+{
+    return (ALLOWED1(c->ctl[VMX_CTL_PROC]) & PROC_TPR_SHADOW) &&
+           (ALLOWED1(c->ctl[VMX_CTL_PROC2]) & (PROC2_VIRT_APIC_ACCESSES | PROC2_APIC_REG_VIRT)) ==
+               (PROC2_VIRT_APIC_ACCESSES | PROC2_APIC_REG_VIRT);
+}
+
 int vmx_configure(const struct vmx_caps *c, struct vmx_config *cfg, char *why, size_t size)
 {
     if (VMX_BASIC_MEMTYPE(c->basic) != VMX_BASIC_MEMTYPE_WB)
@@ -211,6 +223,10 @@ int vmx_configure(const struct vmx_caps *c, struct vmx_config *cfg, char *why, s
     cfg->ept_ad = c->ept_vpid & EPT_CAP_AD_BITS;
     cfg->virtual_nmis = cfg->ctl[VMX_CTL_PIN] & PIN_VIRTUAL_NMIS;
     cfg->preemption_timer_shift = VMX_MISC_PREEMPT_RATE(c->misc);
+    cfg->apic_register_virt = apic_register_virt_offered(c);
+    if (!cfg->apic_register_virt)
+        log_info("vmx: optional feature 'APIC-register virtualization' not available: virtual-PC "
+                 "guests' xAPIC accesses are decoded from EPT violations");
     if (!cfg->ept_1g)
         log_info("vmx: optional feature '1 GiB EPT pages' not available, turned off");
     if (!cfg->ept_ad)
@@ -224,7 +240,8 @@ void vmx_caps_log(const struct vmx_caps *c)
     uint32_t pin = ALLOWED1(c->ctl[VMX_CTL_PIN]);
     log_info(
         "vmx: revision 0x%llx, VMCS %llu bytes, TRUE controls %s; offers: EPT%s%s%s%s, "
-        "VPID%s, unrestricted guest %s, preemption timer %s (rate 2^%llu), virtual NMIs %s",
+        "VPID%s, unrestricted guest %s, preemption timer %s (rate 2^%llu), virtual NMIs %s, "
+        "APIC-register virtualization %s",
         (unsigned long long)(c->basic & VMX_BASIC_REVISION_MASK),
         (unsigned long long)VMX_BASIC_REGION_SIZE(c->basic),
         c->basic & VMX_BASIC_TRUE_CTLS ? "yes" : "no", proc2 & PROC2_ENABLE_EPT ? "" : " (none)",
@@ -232,5 +249,6 @@ void vmx_caps_log(const struct vmx_caps *c)
         c->ept_vpid & EPT_CAP_AD_BITS ? " A/D" : "",
         proc2 & PROC2_ENABLE_VPID ? (c->ept_vpid & VPID_CAP_INVVPID ? " +INVVPID" : "") : " (none)",
         proc2 & PROC2_UNRESTRICTED_GUEST ? "yes" : "no", pin & PIN_PREEMPTION_TIMER ? "yes" : "no",
-        (unsigned long long)VMX_MISC_PREEMPT_RATE(c->misc), pin & PIN_VIRTUAL_NMIS ? "yes" : "no");
+        (unsigned long long)VMX_MISC_PREEMPT_RATE(c->misc), pin & PIN_VIRTUAL_NMIS ? "yes" : "no",
+        apic_register_virt_offered(c) ? "yes" : "no");
 }

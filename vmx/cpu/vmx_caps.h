@@ -27,6 +27,10 @@ struct vmx_caps {
 struct vmx_config {
     uint32_t ctl[VMX_CTL_KINDS];
     bool ept_2m, ept_1g, ept_ad, virtual_nmis;
+    /* "use TPR shadow", "virtualize APIC accesses" and "APIC-register virtualization" may all
+       be 1: virtual-PC vCPUs reach their xAPIC page through it (vmx/vcpu/vcpu_apicv.h). Not in
+       ctl[]: only those vCPUs turn them on. */
+    bool apic_register_virt;
     unsigned preemption_timer_shift; /* timer ticks every 2^shift TSC ticks */
 };
 

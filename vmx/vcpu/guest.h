@@ -18,6 +18,13 @@ struct vpic;
 #define GUEST_VERDICT_MAX  128
 #define GUEST_CONSOLE_LINE 160
 
+/* The APIC-access page of APIC-register virtualization (vmx/vcpu/vcpu_apicv.h). */
+struct guest_apic_access {
+    paddr_t page;       /* PADDR_NONE: the decode path only */
+    bool mapped;        /* the EPT maps VLAPIC_BASE_ADDR to it */
+    unsigned bypassing; /* vCPUs whose APIC does not decode the xAPIC page right now */
+};
+
 struct guest {
     const char *name;
     unsigned index;
@@ -28,6 +35,7 @@ struct guest {
     struct vdev_bus *bus;
     const struct cpu_model *cpu; /* what CPUID, XSETBV and MSRs show (vmx/exit/cpu_model.h) */
     struct vpic *pic;            /* the 8259 pair (virtual PC guests), else NULL */
+    struct guest_apic_access apic_access;
     bool ended;
     bool ext_int_warned; /* an unexpected external-interrupt exit was logged */
     char verdict[GUEST_VERDICT_MAX];

@@ -4,6 +4,7 @@
 #include "kernel/lib/msr.h"
 #include "kernel/lib/x86.h"
 #include "vmx/vcpu/guest.h"
+#include "vmx/vcpu/vcpu_apicv.h"
 #include "vmx/vcpu/vcpu_intr.h"
 #include "vmx/cpu/vmcs.h"
 #include "vmx/cpu/vmx.h"
@@ -264,7 +265,7 @@ static void deliver_external_interrupt(struct vcpu *v)
     write_entry_event(v, &ev);
 }
 
-void vcpu_deliver_events_slow(struct vcpu *v)
+static void deliver_events(struct vcpu *v)
 {
     uint32_t idt_info = (uint32_t)vcpu_field(v, VCPU_IDT_VECTORING_INFO);
     if (idt_info & INTR_INFO_VALID) {
@@ -296,4 +297,12 @@ void vcpu_deliver_events_slow(struct vcpu *v)
     v->event_count--;
     for (unsigned i = 0; i < v->event_count; i++)
         v->events[i] = v->events[i + 1];
+}
+
+void vcpu_deliver_events_slow(struct vcpu *v)
+{
+    deliver_events(v);
+    /* After delivery: the accepted vector is in ISR, which the virtual-APIC page shows. */
+    if (vcpu_has_apicv(v))
+        vcpu_apicv_before_entry(v);
 }

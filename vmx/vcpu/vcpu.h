@@ -95,12 +95,18 @@ struct vcpu {
     struct vcpu_debug_regs {
         uint64_t dr[VCPU_DEBUG_ADDR_REGS], dr6;
     } debug;
-    uint64_t cr8; /* task priority (vmx/exit/exit_cr.c): no TPR shadow, so CR8 stays virtual */
+    uint64_t cr8; /* hv-ABI guests' task priority (vmx/exit/exit_cr.c); virtual-PC vCPUs use the
+                     local APIC's TPR, CR8 load and store exiting stay on with the TPR shadow */
     struct vcpu_vmcs_cache cache;
     paddr_t fpu_state;    /* XSAVE/FXSAVE area (one frame) */
     void *host_stack_top; /* HOST_RSP points into it while the vCPU runs (vmx/vm/vm.c) */
     struct vlapic *lapic; /* its local APIC (virtual PC guests); NULL for hv-ABI guests */
     bool halted;          /* in HLT with interrupts enabled: waits for an interrupt */
+    /* APIC-register virtualization (vmx/vcpu/vcpu_apicv.h); vapic_page PADDR_NONE without it */
+    paddr_t vapic_page;
+    bool apic_access_on;    /* "virtualize APIC accesses" is set in the VMCS */
+    bool apic_page_decoded; /* the vlapic decoded the xAPIC page at the last entry */
+    uint8_t tpr_threshold;  /* the VMCS's TPR threshold */
 };
 
 /* A new vCPU (its VMCS just set up): nothing cached, no exit information yet. */

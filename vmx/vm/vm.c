@@ -21,6 +21,7 @@
 #include "vmx/cpu/vmx.h"
 #include "vmx/cpu/vmx_ops.h"
 #include "vmx/cpu/vpid.h"
+#include "vmx/vcpu/vcpu_apicv.h"
 #include "vmx/vcpu/vcpu_debug.h"
 
 #define BITMAP_ALL_ONES 0xFF
@@ -175,6 +176,10 @@ static int build_vmcs(struct vm *vm, struct vcpu *v, const struct guest_entry *e
     vmcs_setup_controls(&res);
     vmcs_setup_host();
     setup_entry_state(v, e);
+    if (vm->g.apic_access.page != PADDR_NONE && vcpu_apicv_init(v)) {
+        fmt_snprintf(why, size, "out of memory for the virtual-APIC page");
+        return -1;
+    }
     vcpu_cache_init(v);
     if (vmcs_error_take(err, sizeof(err))) {
         log_error("vm %s: %s", vm->cfg.name, err);
@@ -242,6 +247,20 @@ static int load_linux(struct vm *vm, const void *image, size_t image_len,
     return 0;
 }
 
+/* The local APICs' xAPIC page: through APIC-register virtualization when the CPU has it, else
+   decoded from EPT violations (vmx/vcpu/vcpu_apicv.h). */
+static int choose_apic_path(struct vm *vm)
+{
+    if (!vmx_config.apic_register_virt) {
+        log_info("vm %s: xAPIC accesses decoded from EPT violations (no APIC-register "
+                 "virtualization)",
+                 vm->cfg.name);
+        return 0;
+    }
+    log_info("vm %s: xAPIC page through APIC-register virtualization", vm->cfg.name);
+    return vcpu_apicv_init_guest(&vm->g);
+}
+
 static int build(struct vm *vm, const void *image, size_t image_len,
                  const struct loader_module *mods, size_t nmods, char *why, size_t size)
 {
@@ -277,6 +296,10 @@ static int build(struct vm *vm, const void *image, size_t image_len,
         fmt_snprintf(why, size, "cannot register virtual devices");
         return -1;
     }
+    if (vm->platform == VM_PLATFORM_PC && choose_apic_path(vm)) {
+        fmt_snprintf(why, size, "out of memory for the APIC-access page");
+        return -1;
+    }
     /* vcpu_count is 1 until SMP lands (vm_create rejects more): the loader's entry state is
        vCPU 0's, the bootstrap processor's. */
     for (unsigned i = 0; i < vm->vcpu_count; i++)
@@ -295,7 +318,7 @@ static void init_vcpu(struct vm *vm, unsigned id)
     v->guest_xcr0 = XCR0_INITIAL;
     exit_msr_reset_vcpu(v);
     vcpu_debug_reset(v);
-    v->vmcs = v->fpu_state = PADDR_NONE;
+    v->vmcs = v->fpu_state = v->vapic_page = PADDR_NONE;
     if (id < VM_VCPUS_SUPPORTED)
         v->host_stack_top = vm_host_stack_top(vm->g.index, id);
 }
@@ -314,6 +337,7 @@ int vm_create(struct vm *vm, unsigned index, const void *image, size_t image_len
 
     vm->g.msr_bitmap = vm->g.io_bitmap[0] = vm->g.io_bitmap[1] = PADDR_NONE;
     vm->g.ept.pml4 = PADDR_NONE;
+    vm->g.apic_access.page = PADDR_NONE;
     for (unsigned i = 0; i < GUEST_VCPUS_MAX; i++)
         init_vcpu(vm, i);
     if (modargs_parse(cmdline, index, &vm->cfg, err, sizeof(err))) {
@@ -347,7 +371,9 @@ static uint64_t frames_held(const struct vm *vm)
     uint64_t n =
         page_held(vm->g.msr_bitmap) + page_held(vm->g.io_bitmap[0]) + page_held(vm->g.io_bitmap[1]);
     for (unsigned i = 0; i < GUEST_VCPUS_MAX; i++)
-        n += page_held(vm->vcpus[i].vmcs) + page_held(vm->vcpus[i].fpu_state);
+        n += page_held(vm->vcpus[i].vmcs) + page_held(vm->vcpus[i].fpu_state) +
+             vcpu_apicv_frames(&vm->vcpus[i]);
+    n += vcpu_apicv_guest_frames(&vm->g);
     if (vm->g.ept.pml4 != PADDR_NONE)
         n += vm->g.ept.table_pages;
     for (size_t i = 0; i < vm->g.mem.nchunks; i++)
@@ -369,6 +395,7 @@ static void destroy_vcpu(struct vcpu *v)
         v->vpid = 0;
     }
     free_page(&v->fpu_state);
+    vcpu_apicv_destroy(v);
 }
 
 void vm_destroy(struct vm *vm)
@@ -384,6 +411,7 @@ void vm_destroy(struct vm *vm)
         vmx_invept(INVEPT_SINGLE_CONTEXT, ept_pointer(&vm->g.ept));
         ept_destroy(&vm->g.ept);
     }
+    vcpu_apicv_destroy_guest(&vm->g);
     free_page(&vm->g.msr_bitmap);
     free_page(&vm->g.io_bitmap[0]);
     free_page(&vm->g.io_bitmap[1]);

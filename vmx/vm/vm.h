@@ -52,8 +52,8 @@ struct vm_pc {
     struct vrtc rtc;
     struct vkbd kbd;
     struct vdev_platform platform;
-    uint64_t ipis_dropped; /* IPIs to APIC IDs no vCPU has */
-    uint64_t nmis_dropped; /* IOAPIC NMI messages (not delivered yet) */
+    uint64_t ipis_dropped;     /* IPIs to APIC IDs no vCPU has */
+    uint64_t messages_dropped; /* IOAPIC SMI, INIT and ExtINT messages (not modelled) */
 };
 
 /* The VM's virtual devices, each with its own state (drivers/vdev/). */

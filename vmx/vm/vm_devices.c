@@ -10,9 +10,6 @@
 #include "vmx/vm/vm.h"
 
 #define APIC_DEST_BROADCAST 0xFFu /* xAPIC physical destination "all" */
-#define DELIVERY_FIXED      0u
-#define DELIVERY_LOWEST     1u
-#define DELIVERY_NMI        4u
 #define KHZ                 1000u
 
 struct vrtc_time vm_rtc_boot_time = {2000, 1, 1, 0, 0, 0};
@@ -58,15 +55,18 @@ static void ioapic_deliver(void *ctx, uint32_t dest, bool logical, unsigned mode
 {
     struct vm *vm = ctx;
     struct vm_pc *pc = &vm->dev.pc;
-    if (mode != DELIVERY_FIXED && mode != DELIVERY_LOWEST) {
-        pc->nmis_dropped++; /* NMI, SMI, INIT and ExtINT messages: not routed yet */
+    if (mode != APIC_DM_FIXED && mode != APIC_DM_LOWEST && mode != APIC_DM_NMI) {
+        pc->messages_dropped++; /* SMI, INIT and ExtINT messages: not modelled */
         return;
     }
     for (unsigned i = 0; i < vm->vcpu_count; i++) {
         if (!apic_matches(&pc->lapic[i], dest, logical))
             continue;
-        vlapic_set_intr(&pc->lapic[i], vector, level);
-        if (mode == DELIVERY_LOWEST)
+        if (mode == APIC_DM_NMI)
+            vlapic_nmi(&pc->lapic[i]); /* the vector is ignored (82093AA, delivery mode 100) */
+        else
+            vlapic_set_intr(&pc->lapic[i], vector, level);
+        if (mode == APIC_DM_LOWEST)
             return; /* one recipient: the first that matches */
     }
 }
