@@ -1,8 +1,10 @@
-# make bench: exit path lengths, boot cost, footprint, allocator throughput, scheduling
-# overhead and the Linux boot under hv and bare (tools/fetch-linux's downloads, cached), all
-# under Bochs (instruction-exact TSC). tools/bench builds what it needs, runs
-# every Bochs case twice (two at a time), prints a Markdown table and writes
-# build/bench/results.json. BENCH_ARGS passes options, e.g. BENCH_ARGS=--no-trace or
-# BENCH_ARGS=--only=linux.
+# make bench: exit path lengths (hv and, side by side, KVM: tests/bench/kvm), boot cost,
+# footprint, allocator throughput, scheduling overhead and the Linux boot under hv and bare
+# (tools/fetch-linux's downloads, cached), all under Bochs (instruction-exact TSC).
+# tools/bench builds what it needs, runs every Bochs case twice (two at a time), prints a
+# Markdown table, writes build/bench/results.json and regenerates README's Performance
+# section from it (tools/bench --readme). BENCH_ARGS passes options, e.g.
+# BENCH_ARGS=--no-trace, BENCH_ARGS=--no-kvm or BENCH_ARGS=--only=linux.
 bench: $(DEPS_STAMP)
 	tools/bench $(BENCH_ARGS)
+	tools/bench --readme
