@@ -23,13 +23,13 @@
 #include "tests/unit/fake_vmcs.h"
 #include "tests/unit/fake.h"
 
-#define RAM_SIZE  0x10000ull
-#define RIP0      0x2000ull
-#define AR_CODE32 (SEG_TYPE_CODE_RX_ACCESSED | SEG_AR_S | SEG_AR_P | SEG_AR_DB | SEG_AR_G)
-#define AR_SS0    (SEG_TYPE_DATA_RW_ACCESSED | SEG_AR_S | SEG_AR_P)
+#define RAM_SIZE     0x10000ull
+#define RIP0         0x2000ull
+#define AR_CODE32    (SEG_TYPE_CODE_RX_ACCESSED | SEG_AR_S | SEG_AR_P | SEG_AR_DB | SEG_AR_G)
+#define AR_SS0       (SEG_TYPE_DATA_RW_ACCESSED | SEG_AR_S | SEG_AR_P)
 #define QUAL_TYPE(t) ((uint64_t)(t) << 12)
-#define VEC_A     0x41u
-#define VEC_B     0x62u
+#define VEC_A        0x41u
+#define VEC_B        0x62u
 
 static struct vm vm;
 static struct vcpu *v;

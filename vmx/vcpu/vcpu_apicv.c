@@ -14,8 +14,8 @@
 
 static int map_access_page(struct guest *g)
 {
-    return ept_map(&g->ept, VLAPIC_BASE_ADDR, g->apic_access.page, VLAPIC_PAGE_SIZE, EPT_READ | EPT_WRITE,
-                   EPT_MT_WB);
+    return ept_map(&g->ept, VLAPIC_BASE_ADDR, g->apic_access.page, VLAPIC_PAGE_SIZE,
+                   EPT_READ | EPT_WRITE, EPT_MT_WB);
 }
 
 int vcpu_apicv_init_guest(struct guest *g)
@@ -81,8 +81,8 @@ static void follow_apic_mode(struct vcpu *v)
         return;
     /* Off: the EPT no longer maps the page, accesses are EPT violations (decode path). */
     uint32_t proc2 = vmcs_read32(VMCS_PROC_BASED_CTLS2);
-    vmcs_write32(VMCS_PROC_BASED_CTLS2, aa->mapped ? proc2 | PROC2_VIRT_APIC_ACCESSES
-                                                   : proc2 & ~PROC2_VIRT_APIC_ACCESSES);
+    vmcs_write32(VMCS_PROC_BASED_CTLS2,
+                 aa->mapped ? proc2 | PROC2_VIRT_APIC_ACCESSES : proc2 & ~PROC2_VIRT_APIC_ACCESSES);
     v->apic_access_on = aa->mapped;
 }
 
