@@ -192,6 +192,13 @@ st_capture_isr:
     mov [rel st_captured_regs + 16], rcx
     jmp [rel st_chain_handler]
 
+; A #DB handler that counts the traps and returns to the trapping code (single-step is a trap:
+; the saved RIP is the next instruction, or the REP instruction itself between iterations).
+global st_count_db
+st_count_db:
+    inc qword [rel st_db_count]
+    iretq
+
 ; st_enter_user(struct st_user_ctx *ctx): IRETQ to CPL 3 at ctx->rip, stack ctx->rsp, IF=0.
 global st_enter_user
 st_enter_user:
@@ -294,6 +301,8 @@ section .data
 align 8
 global st_captured_regs, st_chain_handler, st_user_cpuid_ebx
 st_captured_regs: dq 0, 0, 0
+global st_db_count
+st_db_count: dq 0
 st_chain_handler: dq 0
 st_user_cpuid_ebx: dd 0
 

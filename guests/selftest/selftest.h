@@ -131,6 +131,10 @@ void st_capture_isr(void);
 extern uint64_t st_captured_regs[3]; /* RSI, RDI, RCX at the exception */
 extern uint64_t st_chain_handler;
 
+/* st_count_db: a #DB handler that counts into st_db_count and returns (IRETQ). */
+void st_count_db(void);
+extern uint64_t st_db_count;
+
 /* Enters CPL 3 at ctx->rip with ctx->rsp (IRETQ); returns only through an exception (g_try). */
 struct st_user_ctx {
     uint64_t rip, rsp;

@@ -639,6 +639,45 @@ static void test_rep_budget_resumes(void **state)
     assert_int_equal(probe.out_value[4999], (uint8_t)(4999 * 7));
 }
 
+/* SDM vol. 3 §18.3.1.4: a single-stepped REP string instruction traps after every iteration:
+   one iteration per exit with the #DB pending (BS) and RIP on the instruction; the last one
+   completes it (RIP advanced, BS pending as for any completed instruction). Bare CPUs give 3
+   #DBs for a 3-iteration REP OUTSB (issue 16 item 6). */
+static void test_single_stepped_rep_traps_after_each_iteration(void **state)
+{
+    (void)state;
+    const uint64_t bs = 1ull << 14;
+    memcpy(ram + 0x1000, "XYZ", 3);
+    v->regs.gpr[REG_RSI] = 0x1000;
+    v->regs.gpr[REG_RCX] = 3;
+    fake_vmcs_set(VMCS_GUEST_RFLAGS, RFLAGS_RESERVED1 | RFLAGS_TF);
+    for (unsigned i = 1; i <= 3; i++) {
+        fake_vmcs_set(VMCS_GUEST_PENDING_DBG_EXCEPTIONS, 0);
+        io_exit(Q_SIZE(1) | Q_STRING | Q_REP | Q_PORT(PROBE_PORT), 2);
+        assert_int_equal(probe.outs, i);
+        assert_int_equal(probe.out_value[i - 1], "XYZ"[i - 1]);
+        assert_int_equal(v->regs.gpr[REG_RCX], 3 - i);
+        assert_int_equal(v->regs.gpr[REG_RSI], 0x1000 + i);
+        assert_int_equal(fake_vmcs_get(VMCS_GUEST_PENDING_DBG_EXCEPTIONS) & bs, bs);
+        if (i < 3)
+            assert_int_equal(fake_vmcs_get(VMCS_GUEST_RIP), RIP0);
+    }
+    assert_advanced(2);
+}
+
+/* Without TF the whole REP runs in one exit and nothing is pending. */
+static void test_rep_without_tf_has_no_pending_step(void **state)
+{
+    (void)state;
+    v->regs.gpr[REG_RSI] = 0x1000;
+    v->regs.gpr[REG_RCX] = 3;
+    fake_vmcs_set(VMCS_GUEST_PENDING_DBG_EXCEPTIONS, 0);
+    io_exit(Q_SIZE(1) | Q_STRING | Q_REP | Q_PORT(PROBE_PORT), 2);
+    assert_int_equal(probe.outs, 3);
+    assert_int_equal(fake_vmcs_get(VMCS_GUEST_PENDING_DBG_EXCEPTIONS), 0);
+    assert_advanced(2);
+}
+
 static void test_outs_outside_ram_kills(void **state)
 {
     (void)state;
@@ -783,6 +822,8 @@ int main(void)
         cmocka_unit_test_setup(test_string_16bit_address_wraps, setup),
         cmocka_unit_test_setup(test_ins_16bit_di_wraps_downwards, setup),
         cmocka_unit_test_setup(test_rep_budget_resumes, setup),
+        cmocka_unit_test_setup(test_single_stepped_rep_traps_after_each_iteration, setup),
+        cmocka_unit_test_setup(test_rep_without_tf_has_no_pending_step, setup),
         cmocka_unit_test_setup(test_outs_outside_ram_kills, setup),
         cmocka_unit_test_setup(test_outs_64bit_segments, setup),
         cmocka_unit_test_setup(test_outs_page_fault_mid_rep, setup),

@@ -93,6 +93,8 @@ static void string_io(struct vcpu *v, const struct io_access *a)
     vcpu_walk_ctx(v, &c);
 
     uint64_t count = a->rep ? v->regs.gpr[REG_RCX] & mask : 1;
+    /* Single-stepping a REP: one iteration per exit, each followed by its #DB. */
+    bool step_each = a->rep && (vcpu_rflags(v) & RFLAGS_TF);
     for (unsigned done = 0; count; done++) {
         if (done == IO_REP_BUDGET)
             return; /* resume the REP later: RIP stays on the instruction */
@@ -103,6 +105,10 @@ static void string_io(struct vcpu *v, const struct io_access *a)
         count--;
         if (a->rep)
             v->regs.gpr[REG_RCX] = update_reg(v->regs.gpr[REG_RCX], count, mask);
+        if (step_each && count) {
+            vcpu_iteration_done(v);
+            return;
+        }
     }
     vcpu_skip_instruction(v);
 }

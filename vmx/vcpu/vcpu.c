@@ -81,6 +81,12 @@ static void complete_instruction_state(struct vcpu *v, uint64_t rflags, uint32_t
                        intr & ~(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
 }
 
+void vcpu_iteration_done(struct vcpu *v)
+{
+    if (vcpu_rflags(v) & RFLAGS_TF)
+        make_single_step_pending();
+}
+
 void vcpu_skip_instruction(struct vcpu *v)
 {
     vcpu_advance_rip(v, vcpu_instruction_len(v));

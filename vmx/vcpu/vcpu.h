@@ -184,6 +184,10 @@ void vcpu_set_reg(struct vcpu *v, unsigned reg, uint64_t value);
  * debug exception (BS, §25.4.2 "Guest Non-Register State"), delivered as #DB after VM entry.
  */
 void vcpu_skip_instruction(struct vcpu *v);
+/* One iteration of an emulated REP string instruction is done, the instruction is not (RIP stays
+   on it): with RFLAGS.TF the single-step #DB is made pending now, as the CPU traps after every
+   iteration (SDM vol. 3 §18.3.1.4, "Single-Step Exception Condition"). */
+void vcpu_iteration_done(struct vcpu *v);
 /* The same for an instruction of `len` bytes hv decoded itself (MMIO emulation). */
 void vcpu_advance_rip(struct vcpu *v, unsigned len);
 static inline int vcpu_cpl(struct vcpu *v) /* from the guest's SS access rights */
