@@ -104,6 +104,22 @@ static void probe_out(void *m, uint16_t port, unsigned size, uint32_t value)
 
 static const struct io_device probe_dev = {"probe", PROBE_PORT, PROBE_LEN, probe_in, probe_out};
 
+#define AR_DATA32 (SEG_TYPE_DATA_RW_ACCESSED | SEG_AR_S | SEG_AR_P | SEG_AR_DB | SEG_AR_G)
+
+/* Data segments ES, DS, FS, GS (and SS's, CS's limit) as a flat model has them. */
+static void flat_segments(uint32_t ar, uint32_t limit)
+{
+    static const uint32_t ars[] = {VMCS_GUEST_ES_AR, VMCS_GUEST_DS_AR, VMCS_GUEST_FS_AR,
+                                   VMCS_GUEST_GS_AR};
+    static const uint32_t limits[] = {VMCS_GUEST_ES_LIMIT, VMCS_GUEST_CS_LIMIT,
+                                      VMCS_GUEST_SS_LIMIT, VMCS_GUEST_DS_LIMIT,
+                                      VMCS_GUEST_FS_LIMIT, VMCS_GUEST_GS_LIMIT};
+    for (size_t i = 0; i < sizeof(ars) / sizeof(ars[0]); i++)
+        fake_vmcs_set(ars[i], ar);
+    for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++)
+        fake_vmcs_set(limits[i], limit);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -119,6 +135,7 @@ static int setup(void **state)
     fake_vmcs_set(VMCS_GUEST_RFLAGS, RFLAGS_RESERVED1);
     fake_vmcs_set(VMCS_GUEST_RIP, RIP0);
     fake_vmcs_set(VMCS_EXIT_INSTRUCTION_INFO, INFO(ASZ32, SEG_DS));
+    flat_segments(AR_DATA32, 0xFFFFFFFFu);
     return 0;
 }
 
@@ -147,6 +164,7 @@ static void real_mode(void)
     fake_vmcs_set(VMCS_GUEST_CR0, CR0_ET | CR0_NE);
     fake_vmcs_set(VMCS_GUEST_CS_AR, AR_CODE16);
     fake_vmcs_set(VMCS_EXIT_INSTRUCTION_INFO, INFO(ASZ16, SEG_DS));
+    flat_segments(AR_DATA32, 0xFFFFu);
 }
 
 static void io_exit(uint64_t qual, uint32_t len)
@@ -639,6 +657,105 @@ static void test_rep_budget_resumes(void **state)
     assert_int_equal(probe.out_value[4999], (uint8_t)(4999 * 7));
 }
 
+/* ---- segmentation of INS/OUTS operands (issue 16 item 5; SDM vol. 3 §5.3-§5.5) ---- */
+
+#define AR_RO_DATA   (0x1u | SEG_AR_S | SEG_AR_P | SEG_AR_DB) /* read-only, accessed */
+#define AR_EXPAND_DN (0x7u | SEG_AR_S | SEG_AR_P | SEG_AR_DB) /* RW expand-down */
+#define AR_XO_CODE   (0x9u | SEG_AR_S | SEG_AR_P | SEG_AR_DB) /* execute-only */
+
+static void test_segment_check_rules(void **state)
+{
+    (void)state;
+    const struct io_segment flat = {AR_DATA32, 0xFFFFFFFFu, false};
+    const struct io_segment small = {AR_DATA32, 0xFFF, false};
+    const struct io_segment small_ss = {AR_DATA32, 0xFFF, true};
+    const struct io_segment ro = {AR_RO_DATA, 0xFFFF, false};
+    const struct io_segment down = {AR_EXPAND_DN, 0xFFF, false};
+    const struct io_segment xo = {AR_XO_CODE, 0xFFFF, false};
+    const struct io_segment rx = {AR_CODE32, 0xFFFF, false};
+    const struct io_segment null = {SEG_AR_UNUSABLE, 0, false};
+    assert_int_equal(io_segment_check(&flat, IO_MODE_PROTECTED, 0x1000, 0x1000, 4, true), -1);
+    /* limit: the last byte counts */
+    assert_int_equal(io_segment_check(&small, IO_MODE_PROTECTED, 0xFFF, 0, 1, false), -1);
+    assert_int_equal(io_segment_check(&small, IO_MODE_PROTECTED, 0xFFE, 0, 4, false), EXC_GP);
+    assert_int_equal(io_segment_check(&small, IO_MODE_PROTECTED, 0x1000, 0, 1, false), EXC_GP);
+    assert_int_equal(io_segment_check(&small_ss, IO_MODE_PROTECTED, 0x1000, 0, 1, false), EXC_SS);
+    /* expand-down: (limit, 0xFFFFFFFF] with B set */
+    assert_int_equal(io_segment_check(&down, IO_MODE_PROTECTED, 0xFFF, 0, 1, true), EXC_GP);
+    assert_int_equal(io_segment_check(&down, IO_MODE_PROTECTED, 0x1000, 0, 4, true), -1);
+    /* types: no writes through read-only data or code, no reads of execute-only code */
+    assert_int_equal(io_segment_check(&ro, IO_MODE_PROTECTED, 0x10, 0, 1, false), -1);
+    assert_int_equal(io_segment_check(&ro, IO_MODE_PROTECTED, 0x10, 0, 1, true), EXC_GP);
+    assert_int_equal(io_segment_check(&xo, IO_MODE_PROTECTED, 0x10, 0, 1, false), EXC_GP);
+    assert_int_equal(io_segment_check(&rx, IO_MODE_PROTECTED, 0x10, 0, 1, false), -1);
+    assert_int_equal(io_segment_check(&rx, IO_MODE_PROTECTED, 0x10, 0, 1, true), EXC_GP);
+    assert_int_equal(io_segment_check(&null, IO_MODE_PROTECTED, 0x10, 0, 1, false), EXC_GP);
+    /* real mode: the limit only */
+    assert_int_equal(io_segment_check(&ro, IO_MODE_REAL, 0x10, 0, 1, true), -1);
+    assert_int_equal(io_segment_check(&ro, IO_MODE_REAL, 0xFFFF, 0, 2, false), EXC_GP);
+    /* 64-bit mode: no limit or type, a canonical address */
+    assert_int_equal(io_segment_check(&null, IO_MODE_64, 0x10, 0x10, 1, true), -1);
+    assert_int_equal(io_segment_check(&flat, IO_MODE_64, 0, 0x0000800000000000ull, 1, false),
+                     EXC_GP);
+    assert_int_equal(io_segment_check(&small_ss, IO_MODE_64, 0, 0x00007FFFFFFFFFFFull, 2, false),
+                     EXC_SS);
+    assert_int_equal(io_segment_check(&flat, IO_MODE_64, 0, 0xFFFF800000000000ull, 8, false), -1);
+}
+
+/* A REP OUTSB running past DS's limit: the iterations inside it happen, then #GP(0) with RIP on
+   the instruction and RSI/RCX at the faulting element (a byte beyond DS's limit was read). */
+static void test_outs_beyond_ds_limit_faults(void **state)
+{
+    (void)state;
+    fake_vmcs_set(VMCS_GUEST_DS_LIMIT, 0x1001);
+    memcpy(ram + 0x1000, "ABCD", 4);
+    v->regs.gpr[REG_RSI] = 0x1000;
+    v->regs.gpr[REG_RCX] = 4;
+    io_exit(Q_SIZE(1) | Q_STRING | Q_REP | Q_PORT(PROBE_PORT), 2);
+    assert_int_equal(probe.outs, 2);
+    assert_int_equal(v->regs.gpr[REG_RSI], 0x1002);
+    assert_int_equal(v->regs.gpr[REG_RCX], 2);
+    assert_int_equal(fake_vmcs_get(VMCS_GUEST_RIP), RIP0);
+    assert_int_equal(v->event_count, 1);
+    assert_int_equal(v->events[0].vector, EXC_GP);
+    assert_int_equal(v->events[0].error_code, 0);
+}
+
+/* INS through a read-only ES: #GP(0) before the port is read. */
+static void test_ins_through_read_only_es_faults(void **state)
+{
+    (void)state;
+    fake_vmcs_set(VMCS_GUEST_ES_AR, AR_RO_DATA);
+    v->regs.gpr[REG_RDI] = 0x1000;
+    io_exit(Q_SIZE(1) | Q_IN | Q_STRING | Q_PORT(PROBE_PORT), 2);
+    assert_int_equal(probe.ins, 0);
+    assert_int_equal(ram[0x1000], 0);
+    assert_int_equal(v->event_count, 1);
+    assert_int_equal(v->events[0].vector, EXC_GP);
+    assert_int_equal(fake_vmcs_get(VMCS_GUEST_RIP), RIP0);
+}
+
+/* OUTS with an SS override past SS's limit: #SS(0); with a NULL DS: #GP(0). */
+static void test_outs_ss_and_null_ds(void **state)
+{
+    (void)state;
+    fake_vmcs_set(VMCS_GUEST_SS_AR, AR_DATA32);
+    fake_vmcs_set(VMCS_GUEST_SS_LIMIT, 0xFFF);
+    fake_vmcs_set(VMCS_EXIT_INSTRUCTION_INFO, INFO(ASZ32, SEG_SS));
+    v->regs.gpr[REG_RSI] = 0x1000;
+    io_exit(Q_SIZE(1) | Q_STRING | Q_PORT(PROBE_PORT), 2);
+    assert_int_equal(probe.outs, 0);
+    assert_int_equal(v->event_count, 1);
+    assert_int_equal(v->events[0].vector, EXC_SS);
+    v->event_count = 0;
+    fake_vmcs_set(VMCS_GUEST_DS_AR, SEG_AR_UNUSABLE);
+    fake_vmcs_set(VMCS_EXIT_INSTRUCTION_INFO, INFO(ASZ32, SEG_DS));
+    io_exit(Q_SIZE(1) | Q_STRING | Q_PORT(PROBE_PORT), 2);
+    assert_int_equal(probe.outs, 0);
+    assert_int_equal(v->event_count, 1);
+    assert_int_equal(v->events[0].vector, EXC_GP);
+}
+
 /* SDM vol. 3 §18.3.1.4: a single-stepped REP string instruction traps after every iteration:
    one iteration per exit with the #DB pending (BS) and RIP on the instruction; the last one
    completes it (RIP advanced, BS pending as for any completed instruction). Bare CPUs give 3
@@ -823,6 +940,10 @@ int main(void)
         cmocka_unit_test_setup(test_ins_16bit_di_wraps_downwards, setup),
         cmocka_unit_test_setup(test_rep_budget_resumes, setup),
         cmocka_unit_test_setup(test_single_stepped_rep_traps_after_each_iteration, setup),
+        cmocka_unit_test_setup(test_segment_check_rules, setup),
+        cmocka_unit_test_setup(test_outs_beyond_ds_limit_faults, setup),
+        cmocka_unit_test_setup(test_ins_through_read_only_es_faults, setup),
+        cmocka_unit_test_setup(test_outs_ss_and_null_ds, setup),
         cmocka_unit_test_setup(test_rep_without_tf_has_no_pending_step, setup),
         cmocka_unit_test_setup(test_outs_outside_ram_kills, setup),
         cmocka_unit_test_setup(test_outs_64bit_segments, setup),

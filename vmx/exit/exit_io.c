@@ -16,6 +16,18 @@ static const enum vmcs_field segment_base[] = {
     VMCS_GUEST_DS_BASE, VMCS_GUEST_FS_BASE, VMCS_GUEST_GS_BASE,
 };
 
+static const enum vmcs_field segment_ar[] = {
+    VMCS_GUEST_ES_AR, VMCS_GUEST_CS_AR, VMCS_GUEST_SS_AR,
+    VMCS_GUEST_DS_AR, VMCS_GUEST_FS_AR, VMCS_GUEST_GS_AR,
+};
+static const enum vmcs_field segment_limit[] = {
+    VMCS_GUEST_ES_LIMIT, VMCS_GUEST_CS_LIMIT, VMCS_GUEST_SS_LIMIT,
+    VMCS_GUEST_DS_LIMIT, VMCS_GUEST_FS_LIMIT, VMCS_GUEST_GS_LIMIT,
+};
+#define SEG_ES    0
+#define SEG_SS    2
+#define SEG_COUNT 6
+
 #define ADDR_MASK_16 0xFFFFull
 #define ADDR_MASK_32 0xFFFFFFFFull
 
@@ -78,13 +90,36 @@ static uint64_t update_reg(uint64_t old, uint64_t value, uint64_t mask)
     return mask == ADDR_MASK_16 ? (old & ~mask) | (value & mask) : value & mask;
 }
 
+static enum io_cpu_mode cpu_mode(struct vcpu *v)
+{
+    if (vcpu_in_64bit_mode(v))
+        return IO_MODE_64;
+    if (!(vcpu_visible_cr0(v) & CR0_PE) || (vcpu_rflags(v) & RFLAGS_VM))
+        return IO_MODE_REAL;
+    return IO_MODE_PROTECTED;
+}
+
+static void read_segment(unsigned seg, struct io_segment *s)
+{
+    s->ar = vmcs_read32(segment_ar[seg]);
+    s->limit = vmcs_read32(segment_limit[seg]);
+    s->is_ss = seg == SEG_SS;
+}
+
 static void string_io(struct vcpu *v, const struct io_access *a)
 {
     uint32_t info = vmcs_read32(VMCS_EXIT_INSTRUCTION_INFO);
     uint64_t mask = addr_mask(IO_INFO_ADDR_SIZE(info));
     bool long_mode = vcpu_in_64bit_mode(v);
-    unsigned seg = a->in ? 0 /* INS always writes ES:rDI */ : IO_INFO_SEGMENT(info);
-    uint64_t base = seg < 6 ? vmcs_readnat(segment_base[seg]) : 0;
+    unsigned seg = a->in ? SEG_ES /* INS always writes ES:rDI */ : IO_INFO_SEGMENT(info);
+    if (seg >= SEG_COUNT) {
+        guest_end(v->guest, "killed(string I/O exit names segment register %u)", seg);
+        return;
+    }
+    uint64_t base = vmcs_readnat(segment_base[seg]);
+    enum io_cpu_mode mode = cpu_mode(v);
+    struct io_segment segment;
+    read_segment(seg, &segment);
     if (long_mode && seg < 4)
         base = 0; /* 64-bit mode ignores the ES/CS/SS/DS bases */
     unsigned index_reg = a->in ? REG_RDI : REG_RSI;
@@ -99,6 +134,13 @@ static void string_io(struct vcpu *v, const struct io_access *a)
         if (done == IO_REP_BUDGET)
             return; /* resume the REP later: RIP stays on the instruction */
         uint64_t index = v->regs.gpr[index_reg];
+        int fault =
+            io_segment_check(&segment, mode, index & mask, base + (index & mask), a->size, a->in);
+        if (fault >= 0) {
+            /* The CPU's own check faults with the completed iterations kept (§7.3.9.2). */
+            vcpu_inject_exception(v, (unsigned)fault, true, 0);
+            return;
+        }
         if (string_element(v, &c, a, base + (index & mask)))
             return; /* fault: registers reflect the completed iterations (SDM §7.3.9.2) */
         v->regs.gpr[index_reg] = update_reg(index, index + (uint64_t)step, mask);

@@ -22,3 +22,20 @@ struct io_access {
 
 /* Returns 0, or -1 for a qualification no CPU produces (size 3 or > 4). */
 int io_decode(uint64_t qualification, struct io_access *out);
+
+/* The checks an INS/OUTS element's memory operand owes before the access: the VM exit comes
+   before them (SDM vol. 3 §26.1.1), so hv makes them. */
+enum io_cpu_mode {
+    IO_MODE_REAL,      /* real-address and virtual-8086 mode: the limit only */
+    IO_MODE_PROTECTED, /* protected and compatibility mode: NULL, type and limit */
+    IO_MODE_64,        /* 64-bit mode: no segment checks, the address must be canonical */
+};
+struct io_segment {
+    uint32_t ar;    /* VMCS access-rights format (SDM vol. 3 §25.4.1, Table 25-2) */
+    uint32_t limit; /* in bytes (the VMCS holds the limit already scaled by G) */
+    bool is_ss;     /* faults through SS are #SS, the others #GP (SDM vol. 3 §6.15) */
+};
+/* Returns -1 when the `size`-byte access at `offset` in the segment (at `linear`) may proceed,
+   else the exception vector (EXC_GP or EXC_SS, error code 0). `write`: INS stores to ES. */
+int io_segment_check(const struct io_segment *s, enum io_cpu_mode mode, uint64_t offset,
+                     uint64_t linear, unsigned size, bool write);
