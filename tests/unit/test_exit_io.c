@@ -756,6 +756,19 @@ static void test_outs_ss_and_null_ds(void **state)
     assert_int_equal(v->events[0].vector, EXC_GP);
 }
 
+/* Segment fields 6 and 7 name no segment register (SDM vol. 3 Table 28-8): no CPU reports
+   them, and hv ends the guest rather than guess a base. */
+static void test_outs_with_undefined_segment_kills(void **state)
+{
+    (void)state;
+    fake_vmcs_set(VMCS_EXIT_INSTRUCTION_INFO, INFO(ASZ32, 6));
+    v->regs.gpr[REG_RSI] = 0x1000;
+    io_exit(Q_SIZE(1) | Q_STRING | Q_PORT(PROBE_PORT), 2);
+    assert_int_equal(probe.outs, 0);
+    assert_true(vm.g.ended);
+    assert_string_equal(vm.g.verdict, "killed(string I/O exit names segment register 6)");
+}
+
 /* SDM vol. 3 §18.3.1.4: a single-stepped REP string instruction traps after every iteration:
    one iteration per exit with the #DB pending (BS) and RIP on the instruction; the last one
    completes it (RIP advanced, BS pending as for any completed instruction). Bare CPUs give 3
@@ -941,6 +954,7 @@ int main(void)
         cmocka_unit_test_setup(test_rep_budget_resumes, setup),
         cmocka_unit_test_setup(test_single_stepped_rep_traps_after_each_iteration, setup),
         cmocka_unit_test_setup(test_segment_check_rules, setup),
+        cmocka_unit_test_setup(test_outs_with_undefined_segment_kills, setup),
         cmocka_unit_test_setup(test_outs_beyond_ds_limit_faults, setup),
         cmocka_unit_test_setup(test_ins_through_read_only_es_faults, setup),
         cmocka_unit_test_setup(test_outs_ss_and_null_ds, setup),

@@ -110,7 +110,6 @@ static void string_io(struct vcpu *v, const struct io_access *a)
 {
     uint32_t info = vmcs_read32(VMCS_EXIT_INSTRUCTION_INFO);
     uint64_t mask = addr_mask(IO_INFO_ADDR_SIZE(info));
-    bool long_mode = vcpu_in_64bit_mode(v);
     unsigned seg = a->in ? SEG_ES /* INS always writes ES:rDI */ : IO_INFO_SEGMENT(info);
     if (seg >= SEG_COUNT) {
         guest_end(v->guest, "killed(string I/O exit names segment register %u)", seg);
@@ -120,7 +119,7 @@ static void string_io(struct vcpu *v, const struct io_access *a)
     enum io_cpu_mode mode = cpu_mode(v);
     struct io_segment segment;
     read_segment(seg, &segment);
-    if (long_mode && seg < 4)
+    if (mode == IO_MODE_64 && seg < 4)
         base = 0; /* 64-bit mode ignores the ES/CS/SS/DS bases */
     unsigned index_reg = a->in ? REG_RDI : REG_RSI;
     int64_t step = (vcpu_rflags(v) & RFLAGS_DF) ? -(int64_t)a->size : a->size;
