@@ -24,6 +24,8 @@ bool serial_init(struct serial *s, uint16_t base)
     hw_outb(base + UART_LCR, UART_LCR_8N1);
     hw_outb(base + UART_FCR, UART_FCR_ENABLE_CLEAR);
     hw_outb(base + UART_MCR, UART_MCR_DTR_RTS_OUT2);
+    s->tx_fifo =
+        (hw_inb(base + UART_IIR) & UART_IIR_FIFOS_ON) == UART_IIR_FIFOS_ON ? UART_TX_FIFO_SIZE : 1;
     return true;
 }
 
@@ -41,11 +43,32 @@ void serial_write(const struct serial *s, const char *buf, size_t len)
 {
     if (!s->present)
         return;
-    for (size_t i = 0; i < len; i++) {
-        if (buf[i] == '\n')
-            serial_putc(s, '\r');
+    for (size_t i = 0; i < len; i++)
         serial_putc(s, buf[i]);
-    }
+}
+
+unsigned serial_tx_room(const struct serial *s)
+{
+    if (!s->present || !(hw_inb(s->base + UART_LSR) & UART_LSR_THR_EMPTY))
+        return 0;
+    return s->tx_fifo; /* THRE with FIFOs on: the whole transmit FIFO is empty */
+}
+
+void serial_put_now(const struct serial *s, uint8_t byte)
+{
+    hw_outb(s->base + UART_THR, byte);
+}
+
+int serial_getc(const struct serial *s, bool *overrun)
+{
+    if (!s->present)
+        return -1;
+    uint8_t lsr = hw_inb(s->base + UART_LSR);
+    if (lsr & UART_LSR_OVERRUN)
+        *overrun = true;
+    if (!(lsr & UART_LSR_DATA_READY))
+        return -1;
+    return hw_inb(s->base + UART_RBR);
 }
 
 void serial_drain(const struct serial *s)

@@ -26,8 +26,12 @@
 #define UART_FCR_ENABLE_CLEAR 0xC7 /* FIFO on, both cleared, 14-byte trigger */
 #define UART_MCR_DTR_RTS_OUT2 0x0B
 #define UART_LSR_DATA_READY   0x01
+#define UART_LSR_OVERRUN      0x02
 #define UART_LSR_THR_EMPTY    0x20
 #define UART_LSR_TX_IDLE      0x40
 #define UART_IIR_NO_INT       0x01
-#define UART_CLOCK_HZ         1843200
-#define UART_BAUD_DIVISOR(b)  (UART_CLOCK_HZ / 16 / (b))
+/* IIR bits 7:6 read 11 when the FIFOs are enabled (16550A); an 8250/16450 has none. */
+#define UART_IIR_FIFOS_ON    0xC0
+#define UART_TX_FIFO_SIZE    16 /* bytes the transmitter takes once THRE is set (16550A) */
+#define UART_CLOCK_HZ        1843200
+#define UART_BAUD_DIVISOR(b) (UART_CLOCK_HZ / 16 / (b))

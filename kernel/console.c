@@ -1,24 +1,167 @@
 #include "kernel/console.h"
 #include "drivers/serial.h"
+#include "kernel/lib/byte_ring.h"
 #include "kernel/lib/hw.h"
 #include "kernel/platform.h"
+#include "kernel/spinlock.h"
 
-static struct serial console_uart;
+struct console {
+    struct spinlock lock;
+    struct serial uart;
+    struct byte_ring out;
+    const void *open_owner; /* whose partial line is open on the terminal, or NULL */
+    struct byte_ring in;    /* typed, not yet read by console_getc */
+    uint64_t in_dropped;    /* typed while the input ring was full */
+    uint64_t in_overruns;   /* times the UART said it lost bytes (polled too late) */
+    uint8_t out_buf[CONSOLE_RING_SIZE];
+    uint8_t in_buf[CONSOLE_RX_RING];
+};
+/* The console is one device for all CPUs: shared on purpose, under its lock. */
+static struct console con;
 
 void console_init(uint16_t port_base)
 {
-    serial_init(&console_uart, port_base);
+    serial_init(&con.uart, port_base);
+    byte_ring_init(&con.out, con.out_buf, sizeof(con.out_buf));
+    byte_ring_init(&con.in, con.in_buf, sizeof(con.in_buf));
+}
+
+static void pump_locked(void)
+{
+    uint8_t byte;
+    for (unsigned room = serial_tx_room(&con.uart); room; room--) {
+        if (byte_ring_get(&con.out, &byte))
+            return;
+        serial_put_now(&con.uart, byte);
+    }
+}
+
+/* The ring is full: send its oldest byte, waiting (bounded) for the transmitter. */
+static void make_room_locked(void)
+{
+    uint8_t byte;
+    if (!byte_ring_get(&con.out, &byte))
+        serial_write(&con.uart, (const char *)&byte, 1);
+}
+
+static void put_locked(char c)
+{
+    if (platform_get() == PLATFORM_BOCHS)
+        hw_outb(BOCHS_E9_PORT, (uint8_t)c);
+    if (!con.uart.present)
+        return; /* nothing would ever drain the ring */
+    while (!byte_ring_put(&con.out, &c, 1))
+        make_room_locked();
+}
+
+static void put_text_locked(const char *buf, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (buf[i] == '\n')
+            put_locked('\r');
+        put_locked(buf[i]);
+    }
+}
+
+static void end_open_line_locked(void)
+{
+    if (con.open_owner)
+        put_text_locked("\n", 1);
+    con.open_owner = 0;
 }
 
 void console_write(const char *buf, size_t len)
 {
-    serial_write(&console_uart, buf, len);
-    if (platform_get() == PLATFORM_BOCHS)
-        for (size_t i = 0; i < len; i++)
-            hw_outb(BOCHS_E9_PORT, (uint8_t)buf[i]);
+    spin_lock(&con.lock);
+    end_open_line_locked();
+    put_text_locked(buf, len);
+    pump_locked();
+    spin_unlock(&con.lock);
+}
+
+void console_write_stream(const void *owner, const char *prefix, const char *text, size_t len,
+                          bool line_end)
+{
+    spin_lock(&con.lock);
+    if (con.open_owner != owner) {
+        end_open_line_locked();
+        if (!len && line_end) { /* the open line was ended by another writer already */
+            spin_unlock(&con.lock);
+            return;
+        }
+    }
+    if (!con.open_owner)
+        for (const char *p = prefix; *p; p++)
+            put_locked(*p);
+    put_text_locked(text, len);
+    if (line_end)
+        put_text_locked("\n", 1);
+    con.open_owner = line_end ? 0 : owner;
+    pump_locked();
+    spin_unlock(&con.lock);
+}
+
+bool console_guest_room(void)
+{
+    spin_lock(&con.lock);
+    bool room = byte_ring_count(&con.out) < CONSOLE_GUEST_BACKLOG;
+    spin_unlock(&con.lock);
+    return room;
+}
+
+void console_pump(void)
+{
+    spin_lock(&con.lock);
+    pump_locked();
+    spin_unlock(&con.lock);
 }
 
 void console_drain(void)
 {
-    serial_drain(&console_uart);
+    spin_lock(&con.lock);
+    while (byte_ring_count(&con.out))
+        make_room_locked();
+    spin_unlock(&con.lock);
+    serial_drain(&con.uart);
+}
+
+static void poll_input_locked(void)
+{
+    bool overrun = false;
+    for (int c; (c = serial_getc(&con.uart, &overrun)) >= 0;) {
+        uint8_t byte = (uint8_t)c;
+        if (!byte_ring_put(&con.in, &byte, 1))
+            con.in_dropped++;
+    }
+    con.in_overruns += overrun;
+}
+
+void console_input_losses(uint64_t *dropped, uint64_t *overruns)
+{
+    spin_lock(&con.lock);
+    *dropped = con.in_dropped;
+    *overruns = con.in_overruns;
+    spin_unlock(&con.lock);
+}
+
+void console_poll_input(void)
+{
+    spin_lock(&con.lock);
+    poll_input_locked();
+    spin_unlock(&con.lock);
+}
+
+int console_getc(void)
+{
+    uint8_t byte;
+    spin_lock(&con.lock);
+    poll_input_locked();
+    int c = byte_ring_get(&con.in, &byte) ? -1 : byte;
+    spin_unlock(&con.lock);
+    return c;
+}
+
+void console_break_lock(void)
+{
+    spin_unlock(&con.lock);
 }

@@ -3,12 +3,10 @@
 #include "kernel/lib/fmt.h"
 #include "kernel/lib/hw.h"
 #include "kernel/percpu.h"
-#include "kernel/spinlock.h"
 
 #define LOG_LINE_MAX 320
 
 enum log_level log_current_level = LOG_INFO;
-static struct spinlock log_lock;
 
 void log_set_level(enum log_level level)
 {
@@ -25,9 +23,7 @@ static void emit(char *line, int len)
     if (len > LOG_LINE_MAX - 2)
         len = LOG_LINE_MAX - 2; /* truncated lines still end with a newline */
     line[len++] = '\n';
-    spin_lock(&log_lock);
-    console_write(line, (size_t)len);
-    spin_unlock(&log_lock);
+    console_write(line, (size_t)len); /* one call: the line is never interleaved */
 }
 
 void log_vprintf(enum log_level level, const char *fmt, va_list ap)
@@ -59,8 +55,19 @@ void log_contract(const char *fmt, ...)
     emit(line, n);
 }
 
+void log_contract_stream(const void *owner, const char *prefix, const char *text, size_t len,
+                         bool line_end)
+{
+    console_write_stream(owner, prefix, text, len, line_end);
+}
+
+bool log_console_guest_room(void)
+{
+    return console_guest_room();
+}
+
 /* After a fault inside the console, panic must still be able to print. */
 void log_break_lock(void)
 {
-    spin_unlock(&log_lock);
+    console_break_lock();
 }

@@ -7,12 +7,20 @@
  */
 #pragma once
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
 
 enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 
 void log_printf(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void log_vprintf(enum log_level level, const char *fmt, va_list ap);
 void log_contract(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A guest's console text (vmx/vcpu/guest_console.c), a contract line that may stay open:
+   kernel/console.h console_write_stream(). */
+void log_contract_stream(const void *owner, const char *prefix, const char *text, size_t len,
+                         bool line_end);
+/* Whether hv's console takes a guest's line now (kernel/console.h console_guest_room). */
+bool log_console_guest_room(void);
 void log_set_level(enum log_level level);
 enum log_level log_get_level(void);
 /* Parses "error", "warn", "info" or "debug"; returns 0 on success, -1 otherwise. */

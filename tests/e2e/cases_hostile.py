@@ -194,11 +194,29 @@ CASES = [
                   HOSTILE + "strio_oob.elf::name=ins mem=2M cmdline=in"],
                  [ept_kill("outs", 0x200000, "R"), teardown("outs"),
                   ept_kill("ins", 0x200000, "W"), teardown("ins")], failed=["outs", "ins"]),
+    # INS/OUTS make the CPU's segment checks the I/O exit skips (issue 16 item 5): limits
+    # (expand-up and expand-down, a straddling word, a REP stopped at the faulting element),
+    # a read-only and a NULL ES; each #GP(0). Fails on 7c308e2, before the checks.
+    hostile_case("hostile-strio-segments", [HOSTILE + "strseg.elf::name=strseg mem=2M"],
+                 exit0("strseg", "string I/O makes the CPU's segment checks") +
+                 [r"^\[strseg\] ok REP OUTSB over the limit: #GP\(0\) after 2 of 4"],
+                 not_log=[r"^\[strseg\] FAIL"]),
     # Hypercalls with buffers outside RAM, straddling its end, too long or wrapping: refused.
     hostile_case("hostile-badcall", [HOSTILE + "badcall.elf::name=badcall mem=2M"],
                  exit0("badcall", "every bad hypercall refused") + [r"^\[badcall\] k$"],
                  not_log=[r"MUST NOT BE PRINTED"]),
     # 11. 100 guests built, run and torn down in sequence: no frame lost.
+    # 16. A console flood (hypercalls of HC_CONSOLE_MAX bytes and 4096-iteration REP OUTSB to
+    # COM1) takes no CPU from its neighbours (issue 16 item 7): worker needs 0.8 s of CPU (80
+    # slices), a tenth of flood's 8 s. Before the per-guest console rings, each flood exit
+    # waited for the UART (0.36 s per hypercall, one exit per round), and worker ended only
+    # after flood (checked against 4f91aae).
+    hostile_case("hostile-console-flood",
+                 [HOSTILE + "flood.elf::name=flood mem=2M timeout=8",
+                  HOSTILE + "worker.elf::name=worker mem=2M"],
+                 [verdict("flood", r"killed\(timeout\)"), verdict("worker", r"exit\(0\)"),
+                  r"^\[worker\] worker done$", r"^\[flood\] f{63}$", teardown("flood")],
+                 check=verdict_before("worker", "flood"), failed=["flood"]),
     Case("hostile-lifecycle",
          ["--emu=bochs", "--hv-args=debug.lifecycle=%d" % LIFECYCLE_ROUNDS,
           "build/guests/hello.elf::name=hello mem=2M"], 0,

@@ -4,6 +4,7 @@
  */
 #pragma once
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -11,7 +12,9 @@ extern jmp_buf *fake_panic_jmp; /* where panic() longjmps to; NULL = a panic fai
 extern char fake_panic_msg[1024];
 extern char fake_log[1 << 16]; /* every log line, newline-terminated */
 extern size_t fake_log_len;
-void fake_log_reset(void);
+void fake_log_reset(void); /* also makes hv's console take guest lines again */
+/* hv's console holds CONSOLE_GUEST_BACKLOG bytes: guest lines wait (guest_console_drain). */
+extern bool fake_console_full;
 
 /* Runs stmt and asserts that it panics with a message containing substr. */
 #define EXPECT_PANIC(stmt, substr)                                                                 \

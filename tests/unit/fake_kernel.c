@@ -15,10 +15,15 @@ jmp_buf *fake_panic_jmp;
 char fake_panic_msg[1024];
 char fake_log[1 << 16];
 size_t fake_log_len;
+/* The console's open-line rule (kernel/console.c): an open line is kept in fake_log with a
+   newline that its continuation takes back. */
+static const void *fake_open_owner;
 enum log_level log_current_level = LOG_DEBUG;
 
 void fake_log_reset(void)
 {
+    fake_open_owner = NULL;
+    fake_console_full = false;
     fake_log_len = 0;
     fake_log[0] = '\0';
 }
@@ -54,6 +59,7 @@ void log_vprintf(enum log_level lvl, const char *fmt, va_list ap)
     if (lvl > log_current_level)
         return;
     fmt_vsnprintf(line, sizeof(line), fmt, ap);
+    fake_open_owner = NULL;
     append(line);
 }
 
@@ -72,7 +78,34 @@ void log_contract(const char *fmt, ...)
     va_start(ap, fmt);
     fmt_vsnprintf(line, sizeof(line), fmt, ap);
     va_end(ap);
+    fake_open_owner = NULL;
     append(line);
+}
+
+bool fake_console_full;
+
+void log_contract_stream(const void *owner, const char *prefix, const char *text, size_t len,
+                         bool line_end)
+{
+    char buf[512];
+    if (fake_open_owner != owner) {
+        fake_open_owner = NULL; /* the open line ends (its newline is in fake_log already) */
+        if (!len && line_end)
+            return;
+    }
+    int n = 0;
+    if (!fake_open_owner)
+        n = snprintf(buf, sizeof(buf), "%s", prefix);
+    else if (fake_log_len)
+        fake_log_len--; /* continue the open line: drop its placeholder newline */
+    n += snprintf(buf + n, sizeof(buf) - (size_t)n, "%.*s", (int)len, text);
+    append(buf); /* an open line keeps a trailing newline that the next write takes back */
+    fake_open_owner = line_end ? NULL : owner;
+}
+
+bool log_console_guest_room(void)
+{
+    return !fake_console_full;
 }
 
 void log_set_level(enum log_level l)

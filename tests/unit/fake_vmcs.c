@@ -303,6 +303,7 @@ struct vcpu *fake_vm_reset(struct vm *vm, const char *name)
     memset(vm, 0, sizeof(*vm));
     strncpy(vm->cfg.name, name, sizeof(vm->cfg.name) - 1);
     vm->g.name = vm->cfg.name;
+    guest_console_init(&vm->g);
     vm->vcpus[0].guest = &vm->g;
     vm->vcpu_count = 1;
     vm->dev.host.name = vm->cfg.name;

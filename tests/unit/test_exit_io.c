@@ -642,12 +642,18 @@ static void test_rep_budget_resumes(void **state)
     v->regs.gpr[REG_RSI] = 0x1000;
     v->regs.gpr[REG_RCX] = 5000;
     io_exit(Q_SIZE(1) | Q_STRING | Q_REP | Q_PORT(PROBE_PORT), 2);
-    /* 4096 iterations, then the instruction is left to re-execute */
-    assert_int_equal(probe.outs, 4096);
-    assert_int_equal(v->regs.gpr[REG_RCX], 5000 - 4096);
-    assert_int_equal(v->regs.gpr[REG_RSI], 0x1000 + 4096);
+    /* 1024 iterations per exit (so one exit queues at most that many console bytes and stays
+       well inside a time slice), then the instruction is left to re-execute */
+    assert_int_equal(probe.outs, 1024);
+    assert_int_equal(v->regs.gpr[REG_RCX], 5000 - 1024);
+    assert_int_equal(v->regs.gpr[REG_RSI], 0x1000 + 1024);
     assert_int_equal(fake_vmcs_get(VMCS_GUEST_RIP), RIP0);
     assert_int_equal(v->event_count, 0);
+    for (unsigned exits = 2; exits <= 4; exits++) {
+        io_exit(Q_SIZE(1) | Q_STRING | Q_REP | Q_PORT(PROBE_PORT), 2);
+        assert_int_equal(probe.outs, 1024 * exits);
+        assert_int_equal(fake_vmcs_get(VMCS_GUEST_RIP), RIP0);
+    }
     io_exit(Q_SIZE(1) | Q_STRING | Q_REP | Q_PORT(PROBE_PORT), 2);
     assert_advanced(2);
     assert_int_equal(probe.outs, 5000);

@@ -275,6 +275,25 @@ static void test_rx_interrupt_without_fifo_on_each_byte(void **state)
     assert_false(irq4());
 }
 
+/* Datasheet Table II: received data (priority 2) outranks THRE (priority 3); reading RBR empty
+   lets THRE show again, and an IIR read naming THRE clears it. */
+static void test_rx_data_outranks_thre(void **state)
+{
+    (void)state;
+    out(UART_MCR, VUART_MCR_OUT2);
+    out(UART_IER, VUART_IER_ERBFI | VUART_IER_ETBEI);
+    assert_int_equal(in(UART_IIR), VUART_IIR_ID_THRE); /* THRE alone; this read clears it */
+    out(UART_THR, 'x');                                /* re-arms THRE */
+    vuart_receive(&t.u, 'a');
+    assert_int_equal(in(UART_IIR), VUART_IIR_ID_RX_DATA);
+    assert_int_equal(in(UART_IIR), VUART_IIR_ID_RX_DATA); /* reading IIR does not clear RX */
+    assert_true(irq4());
+    assert_int_equal(in(UART_RBR), 'a');
+    assert_int_equal(in(UART_IIR), VUART_IIR_ID_THRE);
+    assert_int_equal(in(UART_IIR), VUART_IIR_NO_INT);
+    assert_false(irq4());
+}
+
 static void test_rx_fifo_trigger_level_and_timeout(void **state)
 {
     (void)state;
@@ -535,6 +554,7 @@ int main(void)
         cmocka_unit_test_setup(test_irq_number_comes_from_init, setup),
         cmocka_unit_test_setup(test_received_byte_sets_dr_and_reads_out, setup),
         cmocka_unit_test_setup(test_rx_interrupt_without_fifo_on_each_byte, setup),
+        cmocka_unit_test_setup(test_rx_data_outranks_thre, setup),
         cmocka_unit_test_setup(test_rx_fifo_trigger_level_and_timeout, setup),
         cmocka_unit_test_setup(test_trigger_levels_1_4_14, setup),
         cmocka_unit_test_setup(test_fifo_overrun_keeps_the_fifo, setup),

@@ -8,8 +8,10 @@
 #include "vmx/cpu/vmcs.h"
 
 /* A REP string instruction is restartable: handle at most this many iterations per exit so a
-   huge RCX cannot stall hv, then re-execute it (RIP not advanced). */
-#define IO_REP_BUDGET 4096
+   huge RCX cannot stall hv or overrun a time slice, then re-execute it (RIP not advanced). A
+   REP OUTS to COM1 queues at most this many console bytes per exit (vmx/vcpu/guest_console.h). */
+#define IO_REP_BUDGET 1024
+_Static_assert(IO_REP_BUDGET <= GUEST_CONSOLE_EXIT_MAX, "one exit fits the console ring");
 
 static const enum vmcs_field segment_base[] = {
     VMCS_GUEST_ES_BASE, VMCS_GUEST_CS_BASE, VMCS_GUEST_SS_BASE,

@@ -203,10 +203,22 @@ static int parse_mode(const char *value, struct guest_config *cfg, char *err, si
     return 0;
 }
 
+/* console=focus: this guest has the console focus first (issue 13; vmx/vm/vm_console.h). */
+static int parse_console(const char *value, struct guest_config *cfg, char *err, size_t errlen)
+{
+    if (strcmp(value, "focus") != 0) {
+        fmt_snprintf(err, errlen, "bad value for console: '%s' (only 'focus')", value);
+        return -1;
+    }
+    cfg->console_focus = true;
+    return 0;
+}
+
 static const struct key_spec keys[] = {
     {"name", parse_name},       {"mem", parse_mem},     {"timeout", parse_timeout},
     {"cmdline", parse_cmdline}, {"entry", parse_entry}, {"load", parse_load},
     {"mode", parse_mode},       {"vcpus", parse_vcpus}, {"expect", parse_expect},
+    {"console", parse_console},
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 

@@ -31,6 +31,7 @@ struct guest_config {
     uint64_t entry, load; /* mode=real only */
     unsigned vcpus;
     char expect[GUEST_EXPECT_MAX];
+    bool console_focus; /* console=focus: the console's first focus */
 };
 
 /* Parses a module command line into *cfg (defaults for absent keys; `index` names the guest

@@ -11,12 +11,12 @@
 #include "mm/buddy.h"
 #include "mm/guest_mem.h"
 #include "vmx/cpu/ept.h"
+#include "vmx/vcpu/guest_console.h"
 
 struct cpu_model;
 struct vpic;
 
-#define GUEST_VERDICT_MAX  128
-#define GUEST_CONSOLE_LINE 160
+#define GUEST_VERDICT_MAX 128
 
 /* The APIC-access page of APIC-register virtualization (vmx/vcpu/vcpu_apicv.h). */
 struct guest_apic_access {
@@ -39,13 +39,8 @@ struct guest {
     bool ended;
     bool ext_int_warned; /* an unexpected external-interrupt exit was logged */
     char verdict[GUEST_VERDICT_MAX];
-    char console[GUEST_CONSOLE_LINE]; /* console line being assembled */
-    unsigned console_len;
+    struct guest_console console; /* its output on hv's console (vmx/vcpu/guest_console.h) */
 };
 
 /* Records the verdict (first call wins) and marks the guest ended: "killed(...)", "exit(0)". */
 void guest_end(struct guest *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Appends guest console bytes; whole lines appear on hv's console as "[NAME] text". */
-void guest_console_write(struct guest *g, const char *buf, size_t len);
-/* Prints a partial last line, if any (when the guest ends). */
-void guest_console_flush(struct guest *g);

@@ -1,8 +1,10 @@
 #include "vmx/vm/sched.h"
+#include "vmx/vm/vm_console.h"
 #include "vmx/vcpu/guest.h"
 #include "vmx/vcpu/vcpu_debug.h"
 #include "vmx/vcpu/vcpu_intr.h"
 #include "kernel/boot_phase.h"
+#include "kernel/console.h"
 #include "kernel/lib/fmt.h"
 #include "kernel/fpu.h"
 #include "kernel/lib/hw.h"
@@ -19,6 +21,8 @@
 /* The scheduler's state on one CPU (this_cpu()->sched). */
 struct sched_cpu {
     uint64_t slice_tsc;      /* the time slice, in TSC ticks */
+    uint64_t rx_poll_tsc;    /* CONSOLE_RX_POLL_US in TSC ticks */
+    uint64_t rx_polled;      /* when the console's input was last polled */
     bool first_entry_logged; /* the "first VM entry" boot phase is stamped */
 };
 static struct sched_cpu sched_cpus[MAX_CPUS];
@@ -36,10 +40,12 @@ static uint64_t switch_xcr0(uint64_t loaded, uint64_t want)
 }
 
 /* The timer is armed once per slice: each entry reloads it, so a guest that keeps exiting is
-   bounded by the TSC check instead (at most one extra slice). */
+   bounded by the TSC check instead (at most one extra slice). It fires at least every
+   CONSOLE_RX_POLL_US, so typed keys are fetched before the UART's FIFO overruns. */
 static void arm_preemption_timer(const struct sched_cpu *sc)
 {
-    uint64_t ticks = sc->slice_tsc >> vmx_config.preemption_timer_shift;
+    uint64_t span = sc->slice_tsc < sc->rx_poll_tsc ? sc->slice_tsc : sc->rx_poll_tsc;
+    uint64_t ticks = span >> vmx_config.preemption_timer_shift;
     vmcs_write32(VMCS_PREEMPTION_TIMER_VALUE,
                  (uint32_t)(ticks > PREEMPT_TIMER_MAX ? PREEMPT_TIMER_MAX
                             : ticks                   ? ticks
@@ -97,12 +103,12 @@ static void run_slice(void *arg)
     struct sched_cpu *sc = this_cpu()->sched;
     struct vdev_timers *timers = vm->platform == VM_PLATFORM_PC ? &vm->dev.timers : 0;
     uint64_t start = hw_rdtsc();
-    if (timers) {
+    if (timers)
         vdev_timers_run(timers, start);
-        if (waits_for_interrupt(v)) {
-            timed_out(vm, start);
-            return;
-        }
+    /* A guest whose console ring is full waits for it to drain (vmx/vcpu/guest_console.h). */
+    if ((timers && waits_for_interrupt(v)) || guest_console_backlogged(&vm->g)) {
+        timed_out(vm, start);
+        return;
     }
     if (vmx_ptrld(v->vmcs) != VMX_OK) {
         guest_end(&vm->g, "killed(VMPTRLD failed)");
@@ -118,6 +124,10 @@ static void run_slice(void *arg)
         uint64_t now = hw_rdtsc();
         if (timed_out(vm, now) || now - start >= sc->slice_tsc)
             break;
+        if (now - sc->rx_polled >= sc->rx_poll_tsc) {
+            sc->rx_polled = now;
+            console_poll_input(); /* the keys only: they are acted on between slices */
+        }
         if (timers) {
             vdev_timers_run(timers, now);
             if (waits_for_interrupt(v))
@@ -132,6 +142,8 @@ static void run_slice(void *arg)
         }
         if (timers) {
             uint64_t next = vdev_timers_next(timers), end = start + sc->slice_tsc;
+            uint64_t poll = sc->rx_polled + sc->rx_poll_tsc;
+            end = end < poll ? end : poll;
             arm_preemption_timer_until(now, next < end ? next : end);
         }
         vcpu_write_back(v);
@@ -145,10 +157,12 @@ static void run_slice(void *arg)
         vcpu_exit_begin(v);
         uint32_t reason = vcpu_exit_reason(v);
         exit_dispatch(v, reason);
-        /* A virtual-PC guest's timer exit may be a device deadline: the loop's checks decide. */
-        if (vm->g.ended || (!timers && VMX_EXIT_REASON_BASIC(reason) == VMX_EXIT_PREEMPTION_TIMER))
+        /* A timer exit may be a device deadline or the console's poll: the loop's checks decide
+           whether the slice is over. */
+        if (vm->g.ended || guest_console_backlogged(&vm->g))
             break;
     }
+    vm->tsc_used += hw_rdtsc() - start;
     switch_xcr0(xcr0, host_xcr0);
     exit_msr_save_guest_msrs(v);
     vcpu_debug_save(v);
@@ -162,20 +176,27 @@ void sched_run(struct vm *const *vms, unsigned count, const struct sched_config 
     sc->slice_tsc = cfg->tsc_hz / 1000000 * cfg->slice_us;
     if (!sc->slice_tsc)
         sc->slice_tsc = 1;
+    sc->rx_poll_tsc = cfg->tsc_hz / 1000000 * CONSOLE_RX_POLL_US;
+    if (!sc->rx_poll_tsc)
+        sc->rx_poll_tsc = 1;
     uint64_t now = hw_rdtsc();
     for (unsigned i = 0; i < count; i++) {
         vms[i]->start_tsc = now;
         vms[i]->timeout_tsc = vms[i]->cfg.timeout_s * cfg->tsc_hz;
     }
+    struct vm_console console;
+    vm_console_start(&console, vms, count, cfg->tsc_hz);
     for (unsigned live = count; live;) {
         live = 0;
         for (unsigned i = 0; i < count; i++) {
             struct vm *vm = vms[i];
             if (!vm->created)
                 continue;
-            call_on_stack(run_slice, vm, vm->vcpus[0].host_stack_top);
+            if (!vm->g.ended)
+                call_on_stack(run_slice, vm, vm->vcpus[0].host_stack_top);
+            vm_console_poll(&console, hw_rdtsc());
             if (vm->g.ended) {
-                guest_console_flush(&vm->g);
+                vm_console_guest_ended(&console, i);
                 vm_report(vm);
                 vm_destroy(vm);
             } else {

@@ -330,6 +330,8 @@ int vm_create(struct vm *vm, unsigned index, const void *image, size_t image_len
     char err[128];
     memset(vm, 0, sizeof(*vm));
     vm->g.index = index;
+    guest_console_init(&vm->g);
+    byte_ring_init(&vm->console_in.ring, vm->console_in.buf, sizeof(vm->console_in.buf));
     vm->platform = bzimage_is_linux(image, image_len) ? VM_PLATFORM_PC : VM_PLATFORM_ABI;
     vm->g.name = vm->cfg.name;
     cpu_model_build(&vm->cpu_model, tsc_khz);

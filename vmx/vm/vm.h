@@ -14,6 +14,7 @@
 #include "drivers/vdev/vrtc.h"
 #include "drivers/vdev/vuart.h"
 #include "vmx/exit/cpu_model.h"
+#include "kernel/lib/byte_ring.h"
 #include "vmx/loader/modargs.h"
 #include "vmx/vcpu/guest.h"
 #include "vmx/vcpu/vcpu.h"
@@ -71,6 +72,16 @@ struct vm_devices {
    (kernel/main.c); 2000-01-01 00:00:00 when it could not be read. */
 extern struct vrtc_time vm_rtc_boot_time;
 
+/* Keys typed for a guest while it has the console focus that its COM1's receive FIFO could not
+   take yet (vmx/vm/vm_console.c): held here, hv being the flow control a terminal server is. */
+#define VM_CONSOLE_INPUT_SIZE 1024
+struct vm_console_input {
+    struct byte_ring ring;
+    uint64_t dropped;        /* typed while the queue was full */
+    bool no_receiver_warned; /* an hv-ABI guest's COM1 receives nothing: said once */
+    uint8_t buf[VM_CONSOLE_INPUT_SIZE];
+};
+
 struct vm {
     struct guest g; /* what its vCPUs' exits act on (vmx/vcpu/guest.h) */
     struct guest_config cfg;
@@ -79,6 +90,8 @@ struct vm {
     struct cpu_model cpu_model; /* built at creation; g.cpu points to it */
     bool created;
     uint64_t start_tsc, timeout_tsc; /* timeout_tsc 0: none */
+    uint64_t tsc_used;               /* TSC ticks its slices took */
+    struct vm_console_input console_in;
     enum vm_platform platform;
     struct vm_devices dev;
 };
