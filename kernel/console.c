@@ -125,15 +125,17 @@ void console_drain(void)
     serial_drain(&con.uart);
 }
 
-static void poll_input_locked(void)
+static unsigned poll_input_locked(void)
 {
     bool overrun = false;
-    for (int c; (c = serial_getc(&con.uart, &overrun)) >= 0;) {
+    unsigned n = 0;
+    for (int c; (c = serial_getc(&con.uart, &overrun)) >= 0; n++) {
         uint8_t byte = (uint8_t)c;
         if (!byte_ring_put(&con.in, &byte, 1))
             con.in_dropped++;
     }
     con.in_overruns += overrun;
+    return n;
 }
 
 void console_input_losses(uint64_t *dropped, uint64_t *overruns)
@@ -144,11 +146,12 @@ void console_input_losses(uint64_t *dropped, uint64_t *overruns)
     spin_unlock(&con.lock);
 }
 
-void console_poll_input(void)
+unsigned console_poll_input(void)
 {
     spin_lock(&con.lock);
-    poll_input_locked();
+    unsigned n = poll_input_locked();
     spin_unlock(&con.lock);
+    return n;
 }
 
 int console_getc(void)

@@ -32,12 +32,18 @@ bool console_guest_room(void);
 void console_pump(void);
 /* Waits (bounded per byte) until everything queued has been sent. */
 void console_drain(void);
-/* Typed bytes: the UART's receive FIFO holds 16, which fill in 1.4 ms at 115200 baud, so the
-   scheduler moves them into an input ring at least every CONSOLE_RX_POLL_US, also in the middle
-   of a guest's time slice (vmx/vm/sched.c); what the ring cannot take is dropped and counted. */
-#define CONSOLE_RX_POLL_US 1000
-#define CONSOLE_RX_RING    512
-void console_poll_input(void);
+/* Typed bytes: the UART's receive FIFO holds 16 characters, which fill in 1.1 ms at 115200 baud
+   (8N1 as Bochs counts it: 8 bit times per character), so the scheduler moves them into an input
+   ring at least every CONSOLE_RX_POLL_US, also in the middle of a guest's time slice
+   (vmx/vm/sched.c), and every CONSOLE_RX_POLL_BUSY_US for CONSOLE_RX_BUSY_MS after a byte came
+   (a burst: pasted text, a script), with margin for the lateness of a timer exit. What the ring
+   cannot take is dropped and counted. */
+#define CONSOLE_RX_POLL_US      700
+#define CONSOLE_RX_POLL_BUSY_US 200
+#define CONSOLE_RX_BUSY_MS      100
+#define CONSOLE_RX_RING         512
+/* Moves typed bytes from the UART into the input ring; returns how many came. */
+unsigned console_poll_input(void);
 /* Typed bytes lost so far: to a full input ring, and UART overruns (each loses one or more). */
 void console_input_losses(uint64_t *dropped, uint64_t *overruns);
 /* A byte typed on the console (polling the UART first), or -1 when none waits. */

@@ -20,9 +20,10 @@
 
 /* The scheduler's state on one CPU (this_cpu()->sched). */
 struct sched_cpu {
-    uint64_t slice_tsc;      /* the time slice, in TSC ticks */
-    uint64_t rx_poll_tsc;    /* CONSOLE_RX_POLL_US in TSC ticks */
-    uint64_t rx_polled;      /* when the console's input was last polled */
+    uint64_t slice_tsc;   /* the time slice, in TSC ticks */
+    uint64_t rx_poll_tsc; /* the console input's poll period now, in TSC ticks */
+    uint64_t rx_polled;   /* when the console's input was last polled */
+    uint64_t rx_poll_idle, rx_poll_busy, rx_busy_tsc, rx_busy_until; /* kernel/console.h */
     bool first_entry_logged; /* the "first VM entry" boot phase is stamped */
 };
 static struct sched_cpu sched_cpus[MAX_CPUS];
@@ -62,6 +63,16 @@ static void arm_preemption_timer_until(uint64_t now, uint64_t stop)
                  (uint32_t)(ticks > PREEMPT_TIMER_MAX ? PREEMPT_TIMER_MAX
                             : ticks                   ? ticks
                                                       : 1));
+}
+
+/* Typed keys into the console's input ring, faster during a burst (kernel/console.h). Only the
+   keys: they are acted on between slices (vmx/vm/vm_console.c). */
+static void poll_console_input(struct sched_cpu *sc, uint64_t now)
+{
+    sc->rx_polled = now;
+    if (console_poll_input())
+        sc->rx_busy_until = now + sc->rx_busy_tsc;
+    sc->rx_poll_tsc = now < sc->rx_busy_until ? sc->rx_poll_busy : sc->rx_poll_idle;
 }
 
 /* A virtual-PC vCPU in HLT with nothing to deliver stays out of the guest: its device timers
@@ -124,10 +135,8 @@ static void run_slice(void *arg)
         uint64_t now = hw_rdtsc();
         if (timed_out(vm, now) || now - start >= sc->slice_tsc)
             break;
-        if (now - sc->rx_polled >= sc->rx_poll_tsc) {
-            sc->rx_polled = now;
-            console_poll_input(); /* the keys only: they are acted on between slices */
-        }
+        if (now - sc->rx_polled >= sc->rx_poll_tsc)
+            poll_console_input(sc, now);
         if (timers) {
             vdev_timers_run(timers, now);
             if (waits_for_interrupt(v))
@@ -176,9 +185,10 @@ void sched_run(struct vm *const *vms, unsigned count, const struct sched_config 
     sc->slice_tsc = cfg->tsc_hz / 1000000 * cfg->slice_us;
     if (!sc->slice_tsc)
         sc->slice_tsc = 1;
-    sc->rx_poll_tsc = cfg->tsc_hz / 1000000 * CONSOLE_RX_POLL_US;
-    if (!sc->rx_poll_tsc)
-        sc->rx_poll_tsc = 1;
+    uint64_t tsc_per_us = cfg->tsc_hz / 1000000 ? cfg->tsc_hz / 1000000 : 1;
+    sc->rx_poll_idle = sc->rx_poll_tsc = tsc_per_us * CONSOLE_RX_POLL_US;
+    sc->rx_poll_busy = tsc_per_us * CONSOLE_RX_POLL_BUSY_US;
+    sc->rx_busy_tsc = tsc_per_us * 1000 * CONSOLE_RX_BUSY_MS;
     uint64_t now = hw_rdtsc();
     for (unsigned i = 0; i < count; i++) {
         vms[i]->start_tsc = now;
@@ -194,7 +204,10 @@ void sched_run(struct vm *const *vms, unsigned count, const struct sched_config 
                 continue;
             if (!vm->g.ended)
                 call_on_stack(run_slice, vm, vm->vcpus[0].host_stack_top);
-            vm_console_poll(&console, hw_rdtsc());
+            uint64_t after = hw_rdtsc();
+            if (after - sc->rx_polled >= sc->rx_poll_tsc)
+                poll_console_input(sc, after);
+            vm_console_poll(&console, after);
             if (vm->g.ended) {
                 vm_console_guest_ended(&console, i);
                 vm_report(vm);
