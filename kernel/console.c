@@ -29,6 +29,8 @@ void console_init(uint16_t port_base)
 static void pump_locked(void)
 {
     uint8_t byte;
+    if (!byte_ring_count(&con.out))
+        return; /* nothing queued: the UART is not even asked */
     for (unsigned room = serial_tx_room(&con.uart); room; room--) {
         if (byte_ring_get(&con.out, &byte))
             return;
@@ -111,6 +113,8 @@ bool console_guest_room(void)
 
 void console_pump(void)
 {
+    if (!__atomic_load_n(&con.out.count, __ATOMIC_RELAXED))
+        return; /* the common case between slices: no lock taken */
     spin_lock(&con.lock);
     pump_locked();
     spin_unlock(&con.lock);
@@ -152,6 +156,22 @@ unsigned console_poll_input(void)
     unsigned n = poll_input_locked();
     spin_unlock(&con.lock);
     return n;
+}
+
+bool console_input_waiting(void)
+{
+    return __atomic_load_n(&con.in.count, __ATOMIC_RELAXED) != 0;
+}
+
+bool console_output_queued(void)
+{
+    return __atomic_load_n(&con.out.count, __ATOMIC_RELAXED) != 0;
+}
+
+bool console_input_lost(void)
+{
+    return __atomic_load_n(&con.in_dropped, __ATOMIC_RELAXED) ||
+           __atomic_load_n(&con.in_overruns, __ATOMIC_RELAXED);
 }
 
 int console_getc(void)

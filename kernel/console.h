@@ -35,10 +35,12 @@ void console_drain(void);
 /* Typed bytes: the UART's receive FIFO holds 16 characters, which fill in 1.1 ms at 115200 baud
    (8N1 as Bochs counts it: 8 bit times per character), so the scheduler moves them into an input
    ring at least every CONSOLE_RX_POLL_US, also in the middle of a guest's time slice
-   (vmx/vm/sched.c), and every CONSOLE_RX_POLL_BUSY_US for CONSOLE_RX_BUSY_MS after a byte came
-   (a burst: pasted text, a script), with margin for the lateness of a timer exit. What the ring
-   cannot take is dropped and counted. */
-#define CONSOLE_RX_POLL_US      700
+   (vmx/vm/sched.c): in time for a typed key, and for the start of a burst at full line rate
+   only just (a late poll can lose its first characters, logged as an overrun). For
+   CONSOLE_RX_BUSY_MS after a byte came (pasted text, a script) it polls every
+   CONSOLE_RX_POLL_BUSY_US, with margin for the lateness of a timer exit. 1 ms idle costs a
+   guest switch nothing at the default slice; what the ring cannot take is dropped and counted. */
+#define CONSOLE_RX_POLL_US      1000
 #define CONSOLE_RX_POLL_BUSY_US 200
 #define CONSOLE_RX_BUSY_MS      100
 #define CONSOLE_RX_RING         512
@@ -46,6 +48,12 @@ void console_drain(void);
 unsigned console_poll_input(void);
 /* Typed bytes lost so far: to a full input ring, and UART overruns (each loses one or more). */
 void console_input_losses(uint64_t *dropped, uint64_t *overruns);
+/* Cheap checks without the lock (the scheduler's idle path): input waits in the ring; some was
+   ever lost. */
+bool console_input_waiting(void);
+/* Output waits for the UART (without the lock). */
+bool console_output_queued(void);
+bool console_input_lost(void);
 /* A byte typed on the console (polling the UART first), or -1 when none waits. */
 int console_getc(void);
 /* After a fault inside the console, panic must still be able to print. */

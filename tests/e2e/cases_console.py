@@ -145,16 +145,30 @@ CASES = [
               r"^hv: end: ok$"],
          not_log=NO_CRASH, check=all_of(one_boot_one_end, answer_once("linux", "42")),
          timeout=LINUX_S),
-    # console=focus picks the first focus; an hv-ABI guest's COM1 receives nothing (said once).
+    # console=focus picks the first focus; an hv-ABI guest's COM1 receives nothing (said once);
+    # Ctrl-A x3 after the last guest gives hv the focus, where every debug key answers: h, t,
+    # e, m, an unknown key, v 1 (chosen's VMCS), k 0 (first ends killed(console)), k with no
+    # such guest, and k cancelled by another key.
     Case("console-focus-key",
          ["--emu=bochs", "--input=" + input_path("console-focus-key"), "--input-delay=0",
           "build/guests/hostile/spin.elf::name=first mem=2M timeout=10",
           "build/guests/hostile/spin.elf::name=chosen mem=2M timeout=10 console=focus"],
-         3, setup=write_input("console-focus-key", b"typed\n" + CTRL_A3 + b"t"),
+         3, setup=write_input("console-focus-key",
+                              b"typed\n" + CTRL_A3 + b"htemxv1k0k7kq"),
          log=[r"^hv: console focus chosen$",
               r"console: guest chosen's COM1 receives nothing \(hv-ABI guest\): typed keys "
               r"are dropped$",
-              r"^hv: console focus hv$", r"hv: TSC \d+, uptime \d+\.\d{3} s",
+              r"^hv: console focus hv$",
+              r"hv: debug keys \(hv has the console", r"hv:   k N end guest N, verdict killed",
+              r"hv: TSC \d+, uptime \d+\.\d{3} s",
+              r"hv: exits by reason, live guests:", r"hv:   VMX-preemption timer expired +(first|chosen) \d+",
+              r"hv: memory: \d+ free frames", r"hv:   chosen: RAM 512 frames \(2 MiB\)",
+              r"hv: key 0x78 is not a debug key", r"hv: v: guest chosen vcpu0's VMCS:",
+              r"  guest +GUEST_RIP +0x[0-9a-f]+$",
+              r"hv: k: ending guest first$",
+              r"^hv: guest first ended: killed\(console\) exits=\d+$",
+              r"hv: k: no live guest 7$", r"hv: k: cancelled$",
+              r"^hv: guest chosen ended: killed\(timeout\) exits=\d+$",
               r"^hv: end: ok$"],
          not_log=NO_CRASH + [r"^hv: console focus first$"], timeout=300),
     Case("console-two-linux-focus", [], script=two_guests_focus, timeout=LINUX_S + 300),

@@ -53,7 +53,8 @@ void vm_console_start(struct vm_console *c, struct vm *const *vms, unsigned coun
     *c = (struct vm_console){.vms = vms, .count = count, .focus = VM_CONSOLE_FOCUS_HV};
     c->tsc_hz = tsc_hz;
     c->partial_ticks = tsc_hz / MS_PER_S * GUEST_CONSOLE_PARTIAL_MS;
-    c->period_ticks = tsc_hz / US_PER_S * VM_CONSOLE_PERIOD_US;
+    c->busy_ticks = c->period_ticks = tsc_hz / US_PER_S * VM_CONSOLE_PERIOD_US;
+    c->idle_ticks = tsc_hz / US_PER_S * VM_CONSOLE_IDLE_PERIOD_US;
     int first = next_focus(c, -1);
     for (int i = 0; (unsigned)i < count; i++)
         if (live_vm(c, i) && vms[i]->cfg.console_focus) {
@@ -85,8 +86,23 @@ void vm_console_guest_ended(struct vm_console *c, unsigned index)
 
 /* ---- guest output: one line per guest per turn, round-robin, while hv's console has room */
 
+/* Whether a guest has output queued, or the focused one a partial line that may have to be
+   shown (an unfocused guest's partial line waits for its newline). */
+static bool output_waits(const struct vm_console *c)
+{
+    for (unsigned i = 0; i < c->count; i++) {
+        const struct vm *vm = c->vms[i];
+        const struct guest_console *gc = &vm->g.console;
+        if (vm->created && (byte_ring_count(&gc->out) || (gc->focused && gc->len > gc->shown)))
+            return true;
+    }
+    return false;
+}
+
 static void drain_guests(struct vm_console *c, uint64_t now)
 {
+    if (!output_waits(c))
+        return;
     for (bool more = true; more && console_guest_room();) {
         more = false;
         for (unsigned n = 0; n < c->count; n++) {
@@ -290,6 +306,8 @@ static void typed(struct vm_console *c, uint8_t byte)
 static void report_input_losses(struct vm_console *c)
 {
     uint64_t dropped, overruns;
+    if (!console_input_lost())
+        return;
     console_input_losses(&dropped, &overruns);
     if (dropped + overruns == c->input_losses_reported)
         return;
@@ -301,14 +319,24 @@ static void report_input_losses(struct vm_console *c)
 void vm_console_service(struct vm_console *c)
 {
     console_pump();
-    for (int byte; (byte = console_getc()) >= 0;)
-        typed(c, (uint8_t)byte);
+    if (console_input_waiting()) {
+        for (int byte; (byte = console_getc()) >= 0;)
+            typed(c, (uint8_t)byte);
+        c->input_queued = true;
+    }
     report_input_losses(c);
-    for (unsigned i = 0; i < c->count; i++) { /* keys typed before a switch still arrive */
-        struct vm *vm = live_vm(c, (int)i);
-        if (vm && byte_ring_count(&vm->console_in.ring))
-            deliver_input(vm);
+    if (c->input_queued) { /* keys typed before a switch still arrive */
+        c->input_queued = false;
+        for (unsigned i = 0; i < c->count; i++) {
+            struct vm *vm = live_vm(c, (int)i);
+            if (vm && byte_ring_count(&vm->console_in.ring)) {
+                deliver_input(vm);
+                c->input_queued |= byte_ring_count(&vm->console_in.ring) != 0;
+            }
+        }
     }
     drain_guests(c, hw_rdtsc());
     console_pump();
+    bool busy = console_output_queued() || c->input_queued || output_waits(c);
+    c->period_ticks = busy ? c->busy_ticks : c->idle_ticks;
 }

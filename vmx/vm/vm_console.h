@@ -7,13 +7,17 @@
  */
 #pragma once
 #include <stdint.h>
+#include "kernel/console.h"
 #include "vmx/vm/console_keys.h"
 #include "vmx/vm/vm.h"
 
 #define VM_CONSOLE_FOCUS_HV (-1)
-/* How often the service runs: the UART's 16-byte FIFOs take 1.4 ms at 115200 baud to send or
-   to fill, so a tenth of a millisecond keeps both flowing and costs guest switches nothing. */
-#define VM_CONSOLE_PERIOD_US 100
+/* How often the service runs: while output or typed keys wait, every VM_CONSOLE_PERIOD_US (the
+   UART's 16-byte transmit FIFO takes 1.1 ms to send, so this keeps it busy); otherwise every
+   VM_CONSOLE_IDLE_PERIOD_US, or as soon as typed keys arrived (the scheduler polls the UART's
+   receive side itself, kernel/console.h), so an idle console costs a guest switch nothing. */
+#define VM_CONSOLE_PERIOD_US      100
+#define VM_CONSOLE_IDLE_PERIOD_US 5000
 
 struct vm_console {
     struct vm *const *vms;
@@ -23,8 +27,10 @@ struct vm_console {
     struct focus_keys keys;
     struct debug_keys debug;
     uint64_t tsc_hz, partial_ticks;
-    uint64_t period_ticks, last_tsc; /* VM_CONSOLE_PERIOD_US in TSC ticks; the last round */
+    uint64_t busy_ticks, idle_ticks; /* the two periods in TSC ticks */
+    uint64_t period_ticks, last_tsc; /* the period now; the last round */
     uint64_t input_losses_reported;  /* typed bytes lost (kernel/console.h), as last logged */
+    bool input_queued;               /* a VM's input queue may hold keys for its 16550 */
 };
 
 /* Picks the first focus (the first guest with console=focus, else the first guest). */
@@ -35,7 +41,7 @@ void vm_console_service(struct vm_console *c);
    slices). */
 static inline void vm_console_poll(struct vm_console *c, uint64_t now)
 {
-    if (now - c->last_tsc >= c->period_ticks) {
+    if (now - c->last_tsc >= c->period_ticks || console_input_waiting()) {
         c->last_tsc = now;
         vm_console_service(c);
     }
