@@ -5,6 +5,10 @@
 #include "kernel/platform.h"
 #include "kernel/spinlock.h"
 
+/* Bounded wait for the transmitter (as drivers/serial.c): a UART that stops draining must not
+   hang hv. */
+#define CONSOLE_TX_SPINS 100000
+
 struct console {
     struct spinlock lock;
     struct serial uart;
@@ -38,12 +42,23 @@ static void pump_locked(void)
     }
 }
 
-/* The ring is full: send its oldest byte, waiting (bounded) for the transmitter. */
+static unsigned poll_input_locked(void);
+
+/* The ring is full: wait (bounded) for the transmitter and send what it takes. Typed keys keep
+   arriving meanwhile, so the receive side is polled while hv waits. */
 static void make_room_locked(void)
 {
     uint8_t byte;
-    if (!byte_ring_get(&con.out, &byte))
-        serial_write(&con.uart, (const char *)&byte, 1);
+    for (int spins = 0; spins < CONSOLE_TX_SPINS; spins++) {
+        if (serial_tx_room(&con.uart)) {
+            pump_locked();
+            return;
+        }
+        poll_input_locked();
+        hw_pause();
+    }
+    if (!byte_ring_get(&con.out, &byte)) /* a UART that stops draining must not hang hv */
+        serial_put_now(&con.uart, byte);
 }
 
 static void put_locked(char c)

@@ -159,7 +159,7 @@ CASES = [
               r"console: guest chosen's COM1 receives nothing \(hv-ABI guest\): typed keys "
               r"are dropped$",
               r"^hv: console focus hv$",
-              r"hv: debug keys \(hv has the console", r"hv:   k N end guest N, verdict killed",
+              r"hv: debug keys \(hv has the console", r"hv:   k N: end guest N, verdict killed", r"hv:   g: every guest",
               r"hv: TSC \d+, uptime \d+\.\d{3} s",
               r"hv: exits by reason, live guests:", r"hv:   VMX-preemption timer expired +(first|chosen) \d+",
               r"hv: memory: \d+ free frames", r"hv:   chosen: RAM 512 frames \(2 MiB\)",

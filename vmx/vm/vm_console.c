@@ -242,8 +242,8 @@ static void key_help(void)
 {
     log_info("hv: debug keys (hv has the console; Ctrl-A Ctrl-A Ctrl-A moves the focus on):");
     for (unsigned i = 0; i < debug_key_count; i++)
-        log_info("hv:   %c%s %s", debug_key_table[i].key,
-                 debug_key_table[i].takes_guest ? " N" : "", debug_key_table[i].help);
+        log_info("hv:   %c%s %s", debug_key_table[i].key, debug_key_table[i].takes_guest ? "" : ":",
+                 debug_key_table[i].help);
 }
 
 static void debug_key(struct vm_console *c, uint8_t byte)
