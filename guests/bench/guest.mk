@@ -9,3 +9,11 @@ $(GUEST_DIR)/bench.elf: $(GUEST_DIR)/bench/bench.o $(GUEST_LIB_OBJ) guests/bench
 
 $(GUEST_DIR)/spin.elf: $(GUEST_DIR)/bench/spin.o $(GUEST_LIB_OBJ) guests/lib/guest.ld
 	$(LD) $(GUEST_LD64) -o $@ $(GUEST_LIB_OBJ) $(GUEST_DIR)/bench/spin.o
+
+# pcbench: the bench guest on hv's virtual PC (local-APIC EOI, TSC-deadline interrupt). hv gives
+# a local APIC only to a bzImage module, so it is a flat NASM binary in bzImage format.
+GUEST_BINS += $(GUEST_DIR)/pcbench.bzimage
+
+$(GUEST_DIR)/pcbench.bzimage: guests/bench/pcbench.asm guests/include/guest.inc $(ABI_INC) | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(NASM) -f bin -Iguests/include/ -I$(BUILD)/abi/ $< -o $@
