@@ -129,10 +129,26 @@ static void set_tpr(struct vlapic *a, uint32_t value)
         a->vapic_page[APIC_OFF_TPR / sizeof(uint32_t)] = a->tpr;
 }
 
-/* Register state the virtual-APIC page mirrors changed: vlapic_refresh_page rewrites it. */
+/* Register state the virtual-APIC page mirrors changed: vlapic_refresh_page rewrites the
+   registers marked here, so the common changes (a vector posted, accepted or retired) rewrite
+   3 of the page's 64 registers instead of all of them. */
+#define PAGE_ALL_REGS UINT64_MAX
+_Static_assert(VLAPIC_REG_COUNT == 64, "one bit of page_stale per register");
+
 static void changed(struct vlapic *a)
 {
-    a->page_stale = true;
+    a->page_stale = PAGE_ALL_REGS;
+}
+
+static void changed_reg(struct vlapic *a, unsigned idx)
+{
+    a->page_stale |= 1ull << idx;
+}
+
+/* The register of a 256-bit ISR/TMR/IRR array (at `base`) that holds `vector`. */
+static void changed_vector(struct vlapic *a, unsigned base, unsigned vector)
+{
+    changed_reg(a, IDX(base) + vector / 32);
 }
 
 /* SDM APIC 10.8.3.1: PPR = TPR if TPR[7:4] >= ISRV[7:4], else ISRV[7:4] with bits 3:0 zero. */
@@ -167,7 +183,8 @@ static void post(struct vlapic *a, unsigned vector, bool level)
         bit_set(a->tmr, vector);
     else
         bit_clear(a->tmr, vector);
-    changed(a);
+    changed_vector(a, APIC_OFF_IRR0, vector);
+    changed_vector(a, APIC_OFF_TMR0, vector);
     kick_if_pending(a);
 }
 
@@ -454,7 +471,9 @@ void vlapic_intr_accepted(struct vlapic *a, unsigned vector)
     }
     bit_clear(a->irr, vector);
     bit_set(a->isr, vector);
-    changed(a);
+    changed_vector(a, APIC_OFF_IRR0, vector);
+    changed_vector(a, APIC_OFF_ISR0, vector);
+    changed_reg(a, IDX(APIC_OFF_PPR));
 }
 
 /* EOI (SDM APIC 10.8.5): retires the highest in-service vector; a level-triggered one (TMR)
@@ -465,7 +484,8 @@ static void do_eoi(struct vlapic *a)
     if (v < 0)
         return;
     bit_clear(a->isr, (unsigned)v);
-    changed(a);
+    changed_vector(a, APIC_OFF_ISR0, (unsigned)v);
+    changed_reg(a, IDX(APIC_OFF_PPR));
     if (bit_test(a->tmr, (unsigned)v) && a->eoi)
         a->eoi(a->cb_ctx, (unsigned)v);
     kick_if_pending(a);
@@ -664,7 +684,12 @@ static void write_lvt(struct vlapic *a, unsigned lvt, uint32_t value)
 static void reg_write(struct vlapic *a, unsigned idx, uint32_t value)
 {
     unsigned off = idx * VLAPIC_REG_STRIDE;
-    changed(a);
+    /* An EOI changes only what do_eoi marks (and the EOI register the guest wrote on the page);
+       any other write may change several registers (SVR masks the LVTs, ...): all of them. */
+    if (off == APIC_OFF_EOI)
+        changed_reg(a, idx);
+    else
+        changed(a);
     if (off >= APIC_OFF_LVT_TMR && off <= APIC_OFF_LVT_ERR) {
         write_lvt(a, idx - IDX(APIC_OFF_LVT_TMR), value);
         return;
@@ -857,11 +882,16 @@ int vlapic_set_base(struct vlapic *a, uint64_t value)
 /* Every register at its offset; the words between registers stay as they are (zero: nothing
    writes them, SDM vol. 3 "Virtualizing Writes to the APIC-Access Page" sends such writes to
    hv as APIC-access VM exits). The TPR is written back as it is. */
+static void write_page_reg(const struct vlapic *a, uint32_t *page, unsigned idx)
+{
+    page[(size_t)idx * (VLAPIC_REG_STRIDE / sizeof(uint32_t))] =
+        reg_flags(idx) ? reg_read(a, idx) : 0;
+}
+
 void vlapic_sync_to_page(const struct vlapic *a, uint32_t *page)
 {
     for (unsigned idx = 0; idx < VLAPIC_REG_COUNT; idx++)
-        page[(size_t)idx * (VLAPIC_REG_STRIDE / sizeof(uint32_t))] =
-            reg_flags(idx) ? reg_read(a, idx) : 0;
+        write_page_reg(a, page, idx);
 }
 
 void vlapic_attach_page(struct vlapic *a, uint32_t *page)
@@ -871,15 +901,16 @@ void vlapic_attach_page(struct vlapic *a, uint32_t *page)
     memset(page, 0, VLAPIC_PAGE_SIZE);
     set_tpr(a, t);
     vlapic_sync_to_page(a, page);
-    a->page_stale = false;
+    a->page_stale = 0;
 }
 
 void vlapic_refresh_page(struct vlapic *a)
 {
     if (!a->vapic_page || !a->page_stale)
         return;
-    vlapic_sync_to_page(a, a->vapic_page);
-    a->page_stale = false;
+    for (uint64_t stale = a->page_stale; stale; stale &= stale - 1)
+        write_page_reg(a, a->vapic_page, (unsigned)__builtin_ctzll(stale));
+    a->page_stale = 0;
 }
 
 bool vlapic_page_decoded(const struct vlapic *a)

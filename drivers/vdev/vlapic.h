@@ -198,7 +198,7 @@ struct vlapic {
     /* APIC-register virtualization (vmx/vcpu/vcpu_apicv.c): the vCPU's virtual-APIC page, or
        NULL on the EPT-violation decode path. */
     uint32_t *vapic_page;
-    bool page_stale; /* registers changed since the page was last written */
+    uint64_t page_stale; /* registers (bit = offset / 16) changed since the page was written */
 };
 
 void vlapic_init(struct vlapic *a, const struct vdev_host *host, struct vdev_timers *timers,

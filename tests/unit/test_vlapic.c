@@ -1125,14 +1125,28 @@ static void test_refresh_rewrites_only_after_a_change(void **state)
     page[APIC_OFF_LVT_ERR / 4] = 0x1234; /* stale contents hv does not rewrite needlessly */
     vlapic_refresh_page(&apic);
     assert_int_equal(page[APIC_OFF_LVT_ERR / 4], 0x1234);
-    vlapic_set_intr(&apic, 0x81, false); /* IRR changes: the page follows */
+    vlapic_set_intr(&apic, 0x81, false); /* IRR changes: its register follows, nothing else */
     vlapic_refresh_page(&apic);
     assert_int_equal(page[(APIC_OFF_IRR0 + 0x40) / 4], 1u << 1);
-    assert_int_equal(page[APIC_OFF_LVT_ERR / 4], APIC_LVT_MASKED);
+    assert_int_equal(page[APIC_OFF_LVT_ERR / 4], 0x1234);
     vlapic_intr_accepted(&apic, 0x81);
     vlapic_refresh_page(&apic);
     assert_int_equal(page[(APIC_OFF_IRR0 + 0x40) / 4], 0);
     assert_int_equal(page[(APIC_OFF_ISR0 + 0x40) / 4], 1u << 1);
+    assert_int_equal(page[APIC_OFF_PPR / 4], 0x80);
+    assert_int_equal(page[APIC_OFF_LVT_ERR / 4], 0x1234);
+    /* an EOI written on the page (an APIC-write exit): ISR, PPR and EOI itself are rewritten */
+    page[APIC_OFF_EOI / 4] = 0;
+    vlapic_apic_write(&apic, APIC_OFF_EOI);
+    vlapic_refresh_page(&apic);
+    assert_int_equal(page[(APIC_OFF_ISR0 + 0x40) / 4], 0);
+    assert_int_equal(page[APIC_OFF_PPR / 4], 0);
+    assert_int_equal(page[APIC_OFF_LVT_ERR / 4], 0x1234);
+    /* any other register write may change several registers: the whole page follows */
+    page[APIC_OFF_LINT0 / 4] = APIC_LVT_MASKED;
+    vlapic_apic_write(&apic, APIC_OFF_LINT0);
+    vlapic_refresh_page(&apic);
+    assert_int_equal(page[APIC_OFF_LVT_ERR / 4], APIC_LVT_MASKED);
 }
 
 static void test_tpr_threshold(void **state)
