@@ -173,6 +173,15 @@ static void test_real_mode(void **state)
     parse_err("mode=", "bad value for mode: ''");
 }
 
+static void test_console_focus(void **state)
+{
+    (void)state;
+    assert_false(parse_ok("name=a", 0).console_focus);
+    assert_true(parse_ok("name=a console=focus", 0).console_focus);
+    parse_err("console=yes", "bad value for console: 'yes' (only 'focus')");
+    parse_err("console=focus console=focus", "duplicate key 'console'");
+}
+
 static void test_vcpus_and_expect(void **state)
 {
     (void)state;
@@ -332,6 +341,7 @@ int main(void)
         cmocka_unit_test(test_timeout),
         cmocka_unit_test(test_cmdline),
         cmocka_unit_test(test_real_mode),
+        cmocka_unit_test(test_console_focus),
         cmocka_unit_test(test_vcpus_and_expect),
         cmocka_unit_test(test_all_keys_together),
         cmocka_unit_test(test_unknown_and_malformed),
