@@ -116,6 +116,7 @@ static void reset_vm(void)
 {
     memset(&vm, 0, sizeof(vm));
     strcpy(vm.cfg.name, "fuzz");
+    guest_console_init(&vm.g);
     vm.cfg.mem = RAM_SIZE;
     vm.g.mem.size = RAM_SIZE;
     vm.g.mem.nchunks = NCHUNKS;
