@@ -93,6 +93,8 @@ void console_write(const char *buf, size_t len)
     end_open_line_locked();
     put_text_locked(buf, len);
     pump_locked();
+    /* A long run of log lines (a VMCS dump: milliseconds) must not overrun the receive FIFO. */
+    poll_input_locked();
     spin_unlock(&con.lock);
 }
 
