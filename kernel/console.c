@@ -1,5 +1,6 @@
 #include "kernel/console.h"
 #include "drivers/serial.h"
+#include "drivers/uart16550.h"
 #include "kernel/lib/byte_ring.h"
 #include "kernel/lib/hw.h"
 #include "kernel/platform.h"
@@ -8,6 +9,8 @@
 /* Bounded wait for the transmitter (as drivers/serial.c): a UART that stops draining must not
    hang hv. */
 #define CONSOLE_TX_SPINS 100000
+/* Bytes one poll takes at most: four receive FIFOs' worth. */
+#define CONSOLE_RX_POLL_MAX (4 * UART_TX_FIFO_SIZE)
 
 struct console {
     struct spinlock lock;
@@ -28,6 +31,7 @@ void console_init(uint16_t port_base)
     serial_init(&con.uart, port_base);
     byte_ring_init(&con.out, con.out_buf, sizeof(con.out_buf));
     byte_ring_init(&con.in, con.in_buf, sizeof(con.in_buf));
+    con.open_owner = 0;
 }
 
 static void pump_locked(void)
@@ -150,7 +154,8 @@ static unsigned poll_input_locked(void)
 {
     bool overrun = false;
     unsigned n = 0;
-    for (int c; (c = serial_getc(&con.uart, &overrun)) >= 0; n++) {
+    /* Bounded: a UART whose data-ready bit is stuck (a failing device) must not hold hv. */
+    for (int c; n < CONSOLE_RX_POLL_MAX && (c = serial_getc(&con.uart, &overrun)) >= 0; n++) {
         uint8_t byte = (uint8_t)c;
         if (!byte_ring_put(&con.in, &byte, 1))
             con.in_dropped++;

@@ -65,10 +65,12 @@ static void arm_preemption_timer_until(uint64_t now, uint64_t stop)
                                                       : 1));
 }
 
-/* Typed keys into the console's input ring, faster during a burst (kernel/console.h). Only the
-   keys: they are acted on between slices (vmx/vm/vm_console.c). */
+/* Typed keys into the console's input ring when the poll period passed, faster during a burst
+   (kernel/console.h). Only the keys: they are acted on between slices (vmx/vm/vm_console.c). */
 static void poll_console_input(struct sched_cpu *sc, uint64_t now)
 {
+    if (now - sc->rx_polled < sc->rx_poll_tsc)
+        return;
     sc->rx_polled = now;
     if (console_poll_input())
         sc->rx_busy_until = now + sc->rx_busy_tsc;
@@ -135,8 +137,7 @@ static void run_slice(void *arg)
         uint64_t now = hw_rdtsc();
         if (timed_out(vm, now) || now - start >= sc->slice_tsc)
             break;
-        if (now - sc->rx_polled >= sc->rx_poll_tsc)
-            poll_console_input(sc, now);
+        poll_console_input(sc, now);
         if (timers) {
             vdev_timers_run(timers, now);
             if (waits_for_interrupt(v))
@@ -205,8 +206,7 @@ void sched_run(struct vm *const *vms, unsigned count, const struct sched_config 
             if (!vm->g.ended)
                 call_on_stack(run_slice, vm, vm->vcpus[0].host_stack_top);
             uint64_t after = hw_rdtsc();
-            if (after - sc->rx_polled >= sc->rx_poll_tsc)
-                poll_console_input(sc, after);
+            poll_console_input(sc, after);
             vm_console_poll(&console, after);
             if (vm->g.ended) {
                 vm_console_guest_ended(&console, i);
