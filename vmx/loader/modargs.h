@@ -30,6 +30,7 @@ struct guest_config {
     bool has_entry, has_load;
     uint64_t entry, load; /* mode=real only */
     unsigned vcpus;
+    uint32_t cpus; /* cpus=LIST: bit n = hv CPU n may run the guest's vCPUs; 0 = not given (any) */
     char expect[GUEST_EXPECT_MAX];
     bool console_focus; /* console=focus: the console's first focus */
 };

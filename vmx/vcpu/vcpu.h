@@ -21,6 +21,9 @@ struct vcpu_event {
 struct guest;
 struct vlapic;
 
+#define VCPU_STARTUP_INIT (1u << 0)
+#define VCPU_STARTUP_SIPI (1u << 1)
+
 /*
  * The VMCS fields the exit path uses, cached per vCPU: each is read with VMREAD at most once per
  * exit (its valid bit) and, when a handler changed it, written back once just before the next
@@ -102,6 +105,17 @@ struct vcpu {
     void *host_stack_top; /* HOST_RSP points into it while the vCPU runs (vmx/vm/vm.c) */
     struct vlapic *lapic; /* its local APIC (virtual PC guests); NULL for hv-ABI guests */
     bool halted;          /* in HLT with interrupts enabled: waits for an interrupt */
+    /* Virtual INIT and SIPI (SDM vol. 3 §9.4 "Multiple-Processor (MP) Initialization"): another
+       vCPU's ICR write posts them here, from any CPU (atomic bit set); this vCPU's own CPU takes
+       them before its next entry (vmx/vcpu/vcpu_startup.h), with its VMCS current. */
+    uint32_t startup_pending; /* VCPU_STARTUP_INIT | VCPU_STARTUP_SIPI */
+    uint8_t sipi_vector;      /* of the last SIPI posted */
+    bool wait_for_sipi;       /* an AP before its SIPI, or any vCPU after INIT: not entered */
+    /* The hv CPU whose run queue holds the vCPU (fixed at creation: vCPUs do not migrate), and
+       whether that CPU is in VMX non-root operation with it right now (written by that CPU
+       only; read by others to decide whether a kick needs a host IPI). */
+    unsigned home_cpu;
+    bool in_guest;
     /* APIC-register virtualization (vmx/vcpu/vcpu_apicv.h); vapic_page PADDR_NONE without it */
     paddr_t vapic_page;
     bool apic_access_on;    /* "virtualize APIC accesses" is set in the VMCS */

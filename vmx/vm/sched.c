@@ -179,6 +179,13 @@ static void run_slice(void *arg)
     fpu_save(phys_to_virt(v->fpu_state));
 }
 
+void sched_kick_vcpu(struct vcpu *v)
+{
+    /* One CPU so far: the vCPU's home CPU is the caller's, which checks for events before
+       every entry. */
+    (void)v;
+}
+
 void sched_run(struct vm *const *vms, unsigned count, const struct sched_config *cfg)
 {
     struct sched_cpu *sc = &sched_cpus[cpu_id()];
