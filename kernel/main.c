@@ -11,6 +11,7 @@
 #include "kernel/percpu.h"
 #include "kernel/platform.h"
 #include "kernel/lib/sort.h"
+#include "kernel/lib/fmt.h"
 #include "kernel/lib/string.h"
 #include "kernel/trap.h"
 #include "mm/frame.h"
@@ -19,6 +20,10 @@
 #include "drivers/cmos_rtc.h"
 #include "drivers/pit.h"
 #include "kernel/fpu.h"
+#include "kernel/acpi_madt.h"
+#include "kernel/lapic.h"
+#include "kernel/smp.h"
+#include "vmx/vm/placement.h"
 #include "vmx/loader/modassign.h"
 #include "vmx/vm/sched.h"
 #include "vmx/vm/vm.h"
@@ -155,6 +160,61 @@ static void enable_vmx(void)
     pic_mask_all();
 }
 
+/* hv's CPUs: the MADT's processors (the RSDP comes with the boot information), each AP started
+   and brought into VMX root operation with the BSP's capabilities (kernel/smp.h). */
+static const void *map_firmware(uint64_t pa, size_t len, void *ctx)
+{
+    const struct mb2_info *info = ctx;
+    /* The direct map holds every RAM range of the memory map, ACPI and NVS ranges included
+       (mm/paging.c), which is where firmware puts its tables. */
+    for (size_t i = 0; i < info->mmap_count; i++) {
+        const struct mb2_mmap_entry *e = &info->mmap[i];
+        bool mapped = e->type == MB2_MEM_AVAILABLE || e->type == MB2_MEM_ACPI_RECLAIMABLE ||
+                      e->type == MB2_MEM_NVS;
+        if (mapped && pa >= e->base && len <= e->length && pa - e->base <= e->length - len)
+            return phys_to_virt(pa);
+    }
+    return 0;
+}
+
+static int bring_up_ap(struct percpu *c, char *why, unsigned why_size)
+{
+    (void)c;
+    fpu_init();
+    if (vmx_init_ap(why, why_size) || vmx_cpu_enable(why, why_size))
+        return -1;
+    return 0;
+}
+
+static void find_cpus(struct madt_cpus *cpus)
+{
+    char err[96];
+    memset(cpus, 0, sizeof(*cpus));
+    if (!boot_info.rsdp_version) {
+        log_warn("smp: no ACPI RSDP in the boot information: only the BSP runs");
+    } else if (acpi_madt_find_cpus(boot_info.rsdp, boot_info.rsdp_len, map_firmware, &boot_info,
+                                   cpus, err, sizeof(err))) {
+        log_warn("smp: %s: only the BSP runs", err);
+        memset(cpus, 0, sizeof(*cpus));
+    } else {
+        log_info("smp: the MADT lists %u processor(s)%s", cpus->count,
+                 cpus->beyond_limit ? ", more than hv's MAX_CPUS" : "");
+    }
+}
+
+static void start_cpus(uint32_t mbi_phys, uint64_t tsc_hz)
+{
+    char why[112];
+    struct madt_cpus cpus;
+    find_cpus(&cpus);
+    if (lapic_init_bsp(cpus.lapic_base, why, sizeof(why)))
+        hv_fail(why);
+    lapic_enable_this_cpu();
+    this_cpu()->apic_id = lapic_this_id();
+    unsigned n = smp_start_aps(&boot_info, mbi_phys, cpus.apic_id, cpus.count, tsc_hz, bring_up_ap);
+    log_contract("hv: %u CPUs in VMX root operation", n);
+}
+
 static uint64_t slice_from_cmdline(const char *cmdline)
 {
     char value[CMDLINE_VALUE_MAX];
@@ -169,7 +229,28 @@ static uint64_t slice_from_cmdline(const char *cmdline)
 }
 
 /* Builds the VM for module i in slot `slot`; a refused guest gets its verdict line at once. */
-static struct vm *create_guest(size_t i, unsigned slot, const struct sched_config *sc)
+/* Each vCPU's home CPU (vmx/vm/placement.h): least loaded among cpus= (or all), for good. */
+static int place_vcpus(struct vm *vm, struct placement *pl, char *why, size_t size)
+{
+    int missing = placement_first_missing(pl, vm->cfg.cpus);
+    if (missing >= 0) {
+        fmt_snprintf(why, size, "cpus=: CPU %d is not in VMX root operation (%u CPUs)", missing,
+                     pl->cpu_count);
+        return -1;
+    }
+    for (unsigned i = 0; i < vm->vcpu_count; i++) {
+        if (placement_place(pl, vm->cfg.cpus, &vm->vcpus[i].home_cpu) ||
+            sched_enqueue(&vm->vcpus[i])) {
+            fmt_snprintf(why, size, "no run queue takes vCPU %u", i);
+            return -1;
+        }
+        log_info("hv: guest %s: vCPU %u on CPU %u", vm->cfg.name, i, vm->vcpus[i].home_cpu);
+    }
+    return 0;
+}
+
+static struct vm *create_guest(size_t i, unsigned slot, const struct sched_config *sc,
+                               struct placement *pl)
 {
     const struct mb2_module *m = &boot_info.modules[i];
     struct vm *vm = &vms[slot];
@@ -181,8 +262,13 @@ static struct vm *create_guest(size_t i, unsigned slot, const struct sched_confi
         log_contract("hv: guest %s ended: rejected(%s) exits=0", vm->cfg.name, why);
         return 0;
     }
-    log_info("hv: guest %s: %llu MiB RAM, VPID %u", vm->cfg.name,
-             (unsigned long long)(vm->cfg.mem >> 20), vm->vcpus[0].vpid);
+    log_info("hv: guest %s: %llu MiB RAM, %u vCPU(s), VPID %u", vm->cfg.name,
+             (unsigned long long)(vm->cfg.mem >> 20), vm->vcpu_count, vm->vcpus[0].vpid);
+    if (place_vcpus(vm, pl, why, sizeof(why))) {
+        vm_destroy(vm);
+        log_contract("hv: guest %s ended: rejected(%s) exits=0", vm->cfg.name, why);
+        return 0;
+    }
     return vm;
 }
 
@@ -241,7 +327,9 @@ static bool run_lifecycle(const struct sched_config *sc)
     uint64_t before = frame_free_count();
     log_contract("hv: ready");
     for (uint64_t r = 0; r < rounds; r++) {
-        struct vm *vm = create_guest(0, 0, sc);
+        struct placement pl;
+        placement_init(&pl, smp_cpu_count());
+        struct vm *vm = create_guest(0, 0, sc, &pl);
         if (vm)
             sched_run(&vm, 1, sc);
     }
@@ -320,9 +408,9 @@ static void read_machine_clock(void)
              t.second);
 }
 
-static void run_guests(uint64_t slice_us)
+static void run_guests(uint64_t tsc_hz, uint64_t slice_us)
 {
-    struct sched_config sc = {pit_calibrate_tsc_hz(), slice_us};
+    struct sched_config sc = {tsc_hz, slice_us};
     read_machine_clock();
     unsigned live = 0;
     log_info("hv: TSC %llu kHz, slice %llu us, %zu guest module(s)",
@@ -332,10 +420,12 @@ static void run_guests(uint64_t slice_us)
     if (run_lifecycle(&sc))
         return;
     uint64_t before = frame_free_count();
+    struct placement pl;
+    placement_init(&pl, smp_cpu_count());
     for (size_t i = 0; i < boot_info.module_count; i++) {
         if (module_role[i].role != MODULE_GUEST)
             continue;
-        struct vm *vm = create_guest(i, (unsigned)i, &sc);
+        struct vm *vm = create_guest(i, (unsigned)i, &sc, &pl);
         if (vm)
             live_vms[live++] = vm;
     }
@@ -364,7 +454,7 @@ void kmain(uint32_t mbi_phys, uint32_t magic)
     apply_cmdline(boot_info.cmdline);
     mb2_log_summary(&boot_info);
 
-    vm_host_stacks_init(); /* before paging_init: their guard pages stay unmapped */
+    percpu_register_guards(); /* before paging_init: the guard pages stay unmapped */
     if (frame_init(&boot_info, mbi_phys))
         hv_fail("no usable memory");
     if (paging_init(&boot_info))
@@ -378,11 +468,16 @@ void kmain(uint32_t mbi_phys, uint32_t magic)
 
     enable_vmx();
     boot_phase("VMX");
+    uint64_t tsc_hz = pit_calibrate_tsc_hz();
+    start_cpus(mbi_phys, tsc_hz);
+    boot_phase("CPUs");
     if (cmdline_get(boot_info.cmdline, "bench.native", 0, 0)) {
         bench_native_cpuid();
         bench_native_switch();
     }
-    run_guests(slice_from_cmdline(boot_info.cmdline));
+    run_guests(tsc_hz, slice_from_cmdline(boot_info.cmdline));
+    smp_release_aps(vmx_cpu_disable);
+    smp_wait_aps_done();
     vmx_cpu_disable();
     log_contract("hv: end: ok");
     platform_end(true);

@@ -10,7 +10,8 @@ struct trap_frame {
     uint64_t rip, cs, rflags, rsp, ss; /* pushed by the CPU */
 };
 
-void trap_init(void); /* loads the IDT (all 32 exception vectors) */
+void trap_init(void); /* builds and loads the IDT (all 32 exception vectors) */
+void trap_load(void); /* loads it on an AP (one IDT for every CPU: it is read-only) */
 void trap_dispatch(struct trap_frame *f);
 const char *exception_name(unsigned vector);
 /* Prints "backtrace:" and the return addresses of the frame-pointer chain starting at rbp. */

@@ -46,6 +46,11 @@ void trap_init(void)
                                    .offset_mid = (handler >> 16) & 0xFFFF,
                                    .offset_hi = handler >> 32};
     }
+    trap_load();
+}
+
+void trap_load(void)
+{
     struct {
         uint16_t limit;
         uint64_t base;

@@ -7,6 +7,8 @@
 #include <string.h>
 #include "kernel/lib/hw.h"
 #include "kernel/percpu.h"
+#include "kernel/lapic.h"
+#include "kernel/smp.h"
 #include "tests/unit/fake_frames.h"
 #include "tests/unit/fake_vmcs.h"
 #include "vmx/cpu/vmx.h"
@@ -315,3 +317,29 @@ uint32_t cpu_id(void)
 {
     return this_cpu()->id;
 }
+
+/* ---- the machine's local APIC and other CPUs (kernel/lapic_hw.c, kernel/smp_hw.c) ---- */
+
+void lapic_eoi(void)
+{
+    fake_hw.lapic_eois++;
+}
+
+void smp_kick(unsigned cpu)
+{
+    if (cpu < sizeof(fake_hw.kicks) / sizeof(fake_hw.kicks[0]))
+        fake_hw.kicks[cpu]++;
+}
+
+unsigned smp_cpu_count(void)
+{
+    return fake_hw.cpu_count ? fake_hw.cpu_count : 1;
+}
+
+/* The host tests run no scheduler loop on other CPUs: every AP is done at once. */
+void smp_release_aps(smp_work_fn work)
+{
+    (void)work;
+}
+
+void smp_wait_aps_done(void) {}

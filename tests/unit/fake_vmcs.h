@@ -98,6 +98,9 @@ struct fake_hw_state {
     unsigned cpuid_calls;       /* hw_cpuid calls since reset */
     uint64_t dr[8];             /* DR0-DR3 and DR6 (hw_read_drN/hw_write_drN); 4, 5, 7 unused */
     unsigned dr_reads, dr_writes;
+    unsigned lapic_eois; /* kernel/lapic.h lapic_eoi calls */
+    unsigned kicks[8];   /* kernel/smp.h smp_kick calls, per hv CPU (MAX_CPUS) */
+    unsigned cpu_count;  /* smp_cpu_count(); 0 reads as 1 */
 };
 extern struct fake_hw_state fake_hw;
 /* hw_halt_forever longjmps here when set, else aborts the test program. */

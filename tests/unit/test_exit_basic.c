@@ -7,6 +7,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <stdbool.h>
+#include "kernel/smp.h"
 #include "kernel/lib/x86.h"
 #include "vmx/exit/exit.h"
 #include "vmx/vm/vm.h"
@@ -284,17 +285,38 @@ static void test_external_interrupt_warned_once_per_guest(void **state)
 {
     (void)state;
     static struct vm other;
+    unsigned eois = fake_hw.lapic_eois;
     fake_vmcs_set(VMCS_EXIT_INTR_INFO, INFO(INTR_TYPE_EXT_INTERRUPT, 0x20));
     fake_vcpu_exit(v, exit_handle_external_interrupt);
     fake_vcpu_exit(v, exit_handle_external_interrupt);
     assert_false(vm.g.ended);
     assert_int_equal(fake_vmcs_get(VMCS_GUEST_RIP), RIP0);
+    /* Acknowledged on exit: each one is EOIed in the local APIC, or no other would come. */
+    assert_int_equal(fake_hw.lapic_eois, eois + 2);
     assert_int_equal(count(fake_log, "vm basictest: external interrupt exit (info 0x80000020) "
                                      "ignored\n"),
                      1);
     fake_vm_reset(&other, "second");
+    fake_vmcs_set(VMCS_EXIT_INTR_INFO, INFO(INTR_TYPE_EXT_INTERRUPT, 0x20));
     fake_vcpu_exit(&other.vcpus[0], exit_handle_external_interrupt);
     assert_int_equal(count(fake_log, "vm second: external interrupt exit"), 1);
+}
+
+/*
+ * hv's own kick IPI (kernel/smp.h) arrives as an external-interrupt exit acknowledged on exit.
+ * Expected: EOI to the local APIC, no warning, the guest goes on at the same RIP.
+ */
+static void test_kick_ipi_is_eoied_silently(void **state)
+{
+    (void)state;
+    size_t log_before = fake_log_len;
+    unsigned eois = fake_hw.lapic_eois;
+    fake_vmcs_set(VMCS_EXIT_INTR_INFO, INFO(INTR_TYPE_EXT_INTERRUPT, SMP_KICK_VECTOR));
+    fake_vcpu_exit(v, exit_handle_external_interrupt);
+    assert_int_equal(fake_hw.lapic_eois, eois + 1);
+    assert_int_equal(fake_log_len, log_before);
+    assert_false(vm.g.ended);
+    assert_int_equal(fake_vmcs_get(VMCS_GUEST_RIP), RIP0);
 }
 
 /* ---- windows and informational exits ---- */
@@ -341,6 +363,7 @@ int main(void)
         cmocka_unit_test_setup(test_machine_check_exit, setup),
         cmocka_unit_test_setup(test_unexpected_exception_exit, setup),
         cmocka_unit_test_setup(test_host_nmi_exit_continues, setup),
+        cmocka_unit_test_setup(test_kick_ipi_is_eoied_silently, setup),
         cmocka_unit_test_setup(test_external_interrupt_warned_once_per_guest, setup),
         cmocka_unit_test_setup(test_event_window_clears_both_windows_only, setup),
         cmocka_unit_test_setup(test_init_sipi_preemption_timer, setup),

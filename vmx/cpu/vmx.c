@@ -41,6 +41,22 @@ int vmx_init(char *why, size_t size)
     return vmx_configure(&vmx_caps, &vmx_config, why, size);
 }
 
+int vmx_init_ap(char *why, size_t size)
+{
+    struct vmx_caps mine;
+    if (vmx_check_support(why, size) || vmx_enable_feature_control(why, size))
+        return -1;
+    vmx_caps_read(&mine);
+    /* One vmx_config for every CPU: a VMCS built on one CPU runs on another only if both
+       allow the same controls (and VMCS revision). */
+    const char *differs = vmx_caps_first_difference(&vmx_caps, &mine);
+    if (differs) {
+        fmt_snprintf(why, size, "its VMX capability %s differs from CPU 0's", differs);
+        return -1;
+    }
+    return 0;
+}
+
 paddr_t vmx_alloc_region(void)
 {
     paddr_t pa = frame_alloc(0, FRAME_ZERO);

@@ -21,6 +21,9 @@ int vmx_check_support(char *why, size_t size);
 /* BSP, once: checks IA32_FEATURE_CONTROL, reads the capability MSRs, checks every required
    feature and adjusts the controls (vmx_config). Returns 0 or -1 with `why`. */
 int vmx_init(char *why, size_t size);
+/* On an AP, after vmx_init ran on the BSP: VMX support, IA32_FEATURE_CONTROL, and the same VMX
+   capability MSRs as the BSP's. Returns 0, or -1 with `why` naming the first MSR that differs. */
+int vmx_init_ap(char *why, size_t size);
 /* This CPU: CR0/CR4 to the FIXED MSRs, VMXON region, VMXON. Returns 0 or -1 with `why`. */
 int vmx_cpu_enable(char *why, size_t size);
 void vmx_cpu_disable(void);

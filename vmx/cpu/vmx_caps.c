@@ -24,6 +24,31 @@ int vmx_enable_feature_control(char *why, size_t size)
     return 0;
 }
 
+const char *vmx_caps_first_difference(const struct vmx_caps *a, const struct vmx_caps *b)
+{
+    static const char *const ctl_msr[VMX_CTL_KINDS] = {
+        [VMX_CTL_PIN] = "IA32_VMX_(TRUE_)PINBASED_CTLS",
+        [VMX_CTL_PROC] = "IA32_VMX_(TRUE_)PROCBASED_CTLS",
+        [VMX_CTL_PROC2] = "IA32_VMX_PROCBASED_CTLS2",
+        [VMX_CTL_EXIT] = "IA32_VMX_(TRUE_)EXIT_CTLS",
+        [VMX_CTL_ENTRY] = "IA32_VMX_(TRUE_)ENTRY_CTLS",
+    };
+    if (a->basic != b->basic)
+        return "IA32_VMX_BASIC";
+    if (a->misc != b->misc)
+        return "IA32_VMX_MISC";
+    if (a->ept_vpid != b->ept_vpid)
+        return "IA32_VMX_EPT_VPID_CAP";
+    for (unsigned k = 0; k < VMX_CTL_KINDS; k++)
+        if (a->ctl[k] != b->ctl[k])
+            return ctl_msr[k];
+    if (a->cr0_fixed0 != b->cr0_fixed0 || a->cr0_fixed1 != b->cr0_fixed1)
+        return "IA32_VMX_CR0_FIXED0/1";
+    if (a->cr4_fixed0 != b->cr4_fixed0 || a->cr4_fixed1 != b->cr4_fixed1)
+        return "IA32_VMX_CR4_FIXED0/1";
+    return 0;
+}
+
 void vmx_caps_read(struct vmx_caps *c)
 {
     c->basic = hw_rdmsr(MSR_IA32_VMX_BASIC);
@@ -151,8 +176,10 @@ static const struct {
                        PROC2_ENABLE_RDTSCP | PROC2_ENABLE_INVPCID | PROC2_WBINVD_EXITING},
     /* The debug controls keep the guest's DR7 and IA32_DEBUGCTL in the VMCS: a VM exit sets
        DR7 to 0x400 and clears DEBUGCTL (§28.5.1), so without them both are lost at every exit. */
+    /* Acknowledging on exit takes hv's own IPIs (kernel/smp.h) out of the local APIC, so a
+       kick is one exit and not an interrupt pending forever while hv runs with IF = 0. */
     [VMX_CTL_EXIT] = {EXIT_HOST_ADDR_SPACE_64 | EXIT_SAVE_EFER | EXIT_LOAD_EFER | EXIT_SAVE_PAT |
-                          EXIT_LOAD_PAT | EXIT_SAVE_DEBUG_CTLS,
+                          EXIT_LOAD_PAT | EXIT_SAVE_DEBUG_CTLS | EXIT_ACK_INTR_ON_EXIT,
                       0},
     [VMX_CTL_ENTRY] = {ENTRY_LOAD_EFER | ENTRY_LOAD_PAT | ENTRY_LOAD_DEBUG_CTLS, 0},
 };

@@ -23,6 +23,9 @@ struct vmx_caps {
     uint64_t cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
 };
 
+/* The name of the first capability MSR whose value differs between a and b, or NULL. */
+const char *vmx_caps_first_difference(const struct vmx_caps *a, const struct vmx_caps *b);
+
 /* The controls hv runs guests with, after adjustment, and the optional features it got. */
 struct vmx_config {
     uint32_t ctl[VMX_CTL_KINDS];

@@ -1,5 +1,7 @@
 /* Handlers for the exits that need little decoding: events, HLT, cache flushes, VMX
    instructions, entry failures, EPT faults and the preemption timer. */
+#include "kernel/lapic.h"
+#include "kernel/smp.h"
 #include "kernel/log.h"
 #include "kernel/lib/x86.h"
 #include "vmx/exit/exit.h"
@@ -33,11 +35,19 @@ void exit_handle_exception_nmi(struct vcpu *v)
 
 void exit_handle_external_interrupt(struct vcpu *v)
 {
-    /* hv masks the legacy PIC and never enables interrupt sources, so this is unexpected:
-       say so once per guest and carry on (the interrupt stays pending for hv to ignore). */
+    /* "Acknowledge interrupt on exit" is on (vmx/cpu/vmx_caps.c): the vector is in the exit
+       information and the local APIC's ISR holds it until hv's EOI (SDM vol. 3 §28.2.2). The
+       only interrupts hv's CPUs take are its own kicks (kernel/smp.h): whatever the kicker
+       posted is looked at by the scheduler before the next entry. Anything else is unexpected
+       (hv masks the PIC and programs no interrupt source): said once per guest. */
+    uint32_t info = vmcs_read32(VMCS_EXIT_INTR_INFO);
+    if (!(info & INTR_INFO_VALID))
+        return;
+    lapic_eoi();
+    if ((info & INTR_INFO_VECTOR_MASK) == SMP_KICK_VECTOR)
+        return;
     if (!v->guest->ext_int_warned)
-        log_warn("vm %s: external interrupt exit (info 0x%x) ignored", v->guest->name,
-                 vmcs_read32(VMCS_EXIT_INTR_INFO));
+        log_warn("vm %s: external interrupt exit (info 0x%x) ignored", v->guest->name, info);
     v->guest->ext_int_warned = true;
 }
 

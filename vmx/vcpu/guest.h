@@ -36,11 +36,22 @@ struct guest {
     const struct cpu_model *cpu; /* what CPUID, XSETBV and MSRs show (vmx/exit/cpu_model.h) */
     struct vpic *pic;            /* the 8259 pair (virtual PC guests), else NULL */
     struct guest_apic_access apic_access;
+    /* Bumped whenever a mapping of the EPT changes or goes away (guest_ept_changed): every CPU
+       that runs a vCPU of the VM then invalidates what it cached before entering it again. */
+    uint64_t ept_gen;
+    struct vcpu *vcpus; /* its vCPUs, vcpu_count of them (for the shootdown) */
+    unsigned vcpu_count;
     bool ended;
     bool ext_int_warned; /* an unexpected external-interrupt exit was logged */
     char verdict[GUEST_VERDICT_MAX];
     struct guest_console console; /* its output on hv's console (vmx/vcpu/guest_console.h) */
 };
+
+/* An EPT mapping changed (prepare-then-commit: call after the change): INVEPT here, and every
+   other vCPU of the guest in guest mode on another CPU is made to exit; this returns once none of
+   them can use a stale translation any more (each INVEPTs before its next entry). Called with the
+   VM's lock held; the vCPUs it waits for leave guest mode without taking it. */
+void guest_ept_changed(struct guest *g);
 
 /* Records the verdict (first call wins) and marks the guest ended: "killed(...)", "exit(0)". */
 void guest_end(struct guest *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -11,6 +11,7 @@
 void guest_console_init(struct guest *g)
 {
     struct guest_console *c = &g->console;
+    c->lock = (struct spinlock){0};
     byte_ring_init(&c->out, c->ring, sizeof(c->ring));
     c->len = c->shown = 0;
     c->focused = false;
@@ -22,12 +23,17 @@ void guest_console_write(struct guest *g, const char *buf, size_t len)
     struct guest_console *c = &g->console;
     /* Never more than the ring takes: the scheduler keeps GUEST_CONSOLE_EXIT_MAX free before
        every entry (guest_console_backlogged), so nothing is cut here. */
+    spin_lock(&c->lock);
     c->queued += byte_ring_put(&c->out, buf, len);
+    spin_unlock(&c->lock);
 }
 
-bool guest_console_backlogged(const struct guest *g)
+bool guest_console_backlogged(struct guest *g)
 {
-    return byte_ring_room(&g->console.out) < GUEST_CONSOLE_EXIT_MAX;
+    spin_lock(&g->console.lock);
+    bool full = byte_ring_room(&g->console.out) < GUEST_CONSOLE_EXIT_MAX;
+    spin_unlock(&g->console.lock);
+    return full;
 }
 
 /* Prints what of the line is not shown yet; line_end closes it. */
@@ -72,21 +78,26 @@ bool guest_console_drain(struct guest *g, uint64_t now, uint64_t partial_ticks)
 {
     struct guest_console *c = &g->console;
     uint8_t byte;
+    spin_lock(&c->lock);
     while (log_console_guest_room() && !byte_ring_get(&c->out, &byte))
         if (assemble(g, byte, now))
             break;
     if (c->focused && c->len > c->shown && now - c->partial_tsc >= partial_ticks &&
         log_console_guest_room())
         show(g, false);
-    return byte_ring_count(&c->out) != 0;
+    bool more = byte_ring_count(&c->out) != 0;
+    spin_unlock(&c->lock);
+    return more;
 }
 
 void guest_console_flush(struct guest *g)
 {
     struct guest_console *c = &g->console;
     uint8_t byte;
+    spin_lock(&c->lock);
     while (!byte_ring_get(&c->out, &byte))
         assemble(g, byte, 0);
     if (c->len)
         show(g, true);
+    spin_unlock(&c->lock);
 }

@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include "kernel/abi/hv_abi.h"
 #include "kernel/lib/byte_ring.h"
+#include "kernel/spinlock.h"
 
 #define GUEST_CONSOLE_LINE 160 /* 159 characters per line at most (docs/guest-abi.md §7) */
 #define GUEST_CONSOLE_RING 8192
@@ -29,7 +30,10 @@ _Static_assert(GUEST_CONSOLE_RING >= 2 * GUEST_CONSOLE_EXIT_MAX, "a vCPU can alw
 
 struct guest;
 
+/* The lock: a guest's vCPUs write on their CPUs while the console service drains on CPU 0.
+   Every function below takes it; none is called with it held. */
 struct guest_console {
+    struct spinlock lock;
     struct byte_ring out;          /* written by the guest, not yet on hv's console */
     char line[GUEST_CONSOLE_LINE]; /* the line being assembled (sanitised) */
     unsigned len;                  /* characters in line */
@@ -44,7 +48,7 @@ void guest_console_init(struct guest *g);
 /* Queues guest console bytes (during an exit: never waits, never prints). */
 void guest_console_write(struct guest *g, const char *buf, size_t len);
 /* The ring could not take another exit's worth: the guest's vCPUs must not run. */
-bool guest_console_backlogged(const struct guest *g);
+bool guest_console_backlogged(struct guest *g);
 /* One turn of the console service: moves the guest's bytes into hv's console up to one whole
    line, while hv's console has room (console_guest_room); shows a focused guest's partial line
    older than partial_ticks. Returns whether bytes are still queued. */

@@ -102,7 +102,6 @@ struct vcpu {
                      local APIC's TPR, CR8 load and store exiting stay on with the TPR shadow */
     struct vcpu_vmcs_cache cache;
     paddr_t fpu_state;    /* XSAVE/FXSAVE area (one frame) */
-    void *host_stack_top; /* HOST_RSP points into it while the vCPU runs (vmx/vm/vm.c) */
     struct vlapic *lapic; /* its local APIC (virtual PC guests); NULL for hv-ABI guests */
     bool halted;          /* in HLT with interrupts enabled: waits for an interrupt */
     /* Virtual INIT and SIPI (SDM vol. 3 §9.4 "Multiple-Processor (MP) Initialization"): another
@@ -116,6 +115,9 @@ struct vcpu {
        only; read by others to decide whether a kick needs a host IPI). */
     unsigned home_cpu;
     bool in_guest;
+    bool host_state_cpu_set; /* the VMCS's host state is its home CPU's (GDT, TSS, GS base) */
+    bool retired;            /* its guest ended and its home CPU let go of it (vmx/vm/sched.c) */
+    uint64_t ept_gen_seen;   /* guest->ept_gen at its last entry: INVEPT when that moved on */
     /* APIC-register virtualization (vmx/vcpu/vcpu_apicv.h); vapic_page PADDR_NONE without it */
     paddr_t vapic_page;
     bool apic_access_on;    /* "virtualize APIC accesses" is set in the VMCS */

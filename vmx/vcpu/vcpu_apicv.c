@@ -63,7 +63,7 @@ static void update_mapping(struct guest *g)
     } else {
         if (ept_unmap(&g->ept, VLAPIC_BASE_ADDR, VLAPIC_PAGE_SIZE))
             return; /* still mapped: every vCPU keeps the control on, as the mapping says */
-        vmx_invept(INVEPT_SINGLE_CONTEXT, ept_pointer(&g->ept));
+        guest_ept_changed(g);
     }
     aa->mapped = want;
 }

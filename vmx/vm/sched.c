@@ -3,6 +3,7 @@
 #include "vmx/vcpu/guest.h"
 #include "vmx/vcpu/vcpu_debug.h"
 #include "vmx/vcpu/vcpu_intr.h"
+#include "vmx/vcpu/vcpu_startup.h"
 #include "kernel/boot_phase.h"
 #include "kernel/console.h"
 #include "kernel/lib/fmt.h"
@@ -10,23 +11,50 @@
 #include "kernel/lib/hw.h"
 #include "kernel/log.h"
 #include "kernel/percpu.h"
+#include "kernel/smp.h"
+#include "kernel/spinlock.h"
 #include "mm/layout.h"
 #include "vmx/exit/exit.h"
 #include "vmx/cpu/vmcs.h"
+#include "vmx/cpu/vmcs_setup.h"
 #include "vmx/cpu/vmx.h"
 #include "vmx/cpu/vmx_ops.h"
 
 #define PREEMPT_TIMER_MAX 0xFFFFFFFFull
 
-/* The scheduler's state on one CPU (this_cpu()->sched). */
+/* The scheduler's state on one CPU (this_cpu()->sched): its run queue, the vCPUs whose home it
+   is (vmx/vm/placement.h: a vCPU never migrates), and its timing. Written by that CPU only,
+   except `resched`, which a kicker sets (sched_kick_vcpu). */
 struct sched_cpu {
     uint64_t slice_tsc;   /* the time slice, in TSC ticks */
     uint64_t rx_poll_tsc; /* the console input's poll period now, in TSC ticks */
     uint64_t rx_polled;   /* when the console's input was last polled */
     uint64_t rx_poll_idle, rx_poll_busy, rx_busy_tsc, rx_busy_until; /* kernel/console.h */
-    bool first_entry_logged; /* the "first VM entry" boot phase is stamped */
+    struct vcpu *queue[SCHED_QUEUE_MAX];
+    unsigned queued;
+    struct vcpu *running; /* the vCPU whose slice runs now, or NULL */
+    bool resched;         /* another vCPU of the queue has an event: end the slice (atomic) */
 };
 static struct sched_cpu sched_cpus[MAX_CPUS];
+
+/* What every CPU's loop shares: written by the BSP before it releases the APs (the VM table is
+   fixed from then on: every guest was built at boot), then only `vms_live` (atomic) and the
+   console service, which `console_lock` serialises (CPU 0 runs it; a CPU that retires a VM
+   takes it for the VM's last words, report and teardown). */
+static struct {
+    struct vm *const *vms;
+    unsigned count;
+    unsigned vms_live;
+    struct sched_config cfg;
+    struct spinlock console_lock;
+    struct vm_console console;
+    bool first_entry_logged; /* the "first VM entry" boot phase is stamped (atomic) */
+} sys;
+
+static struct vm *vm_of(struct vcpu *v)
+{
+    return (struct vm *)((char *)v->guest - __builtin_offsetof(struct vm, g));
+}
 
 /* hv itself uses no FPU, SSE or AVX register (-mgeneral-regs-only, kernel/fpu.h), so the
    guest's XCR0 stays loaded across the exits of a slice: it is written again only when the
@@ -69,7 +97,7 @@ static void arm_preemption_timer_until(uint64_t now, uint64_t stop)
    (kernel/console.h). Only the keys: they are acted on between slices (vmx/vm/vm_console.c). */
 static void poll_console_input(struct sched_cpu *sc, uint64_t now)
 {
-    if (now - sc->rx_polled < sc->rx_poll_tsc)
+    if (cpu_id() != 0 || now - sc->rx_polled < sc->rx_poll_tsc)
         return;
     sc->rx_polled = now;
     if (console_poll_input())
@@ -100,79 +128,138 @@ static void entry_instruction_failed(struct vm *vm, int status)
 static bool timed_out(struct vm *vm, uint64_t now)
 {
     if (vm->timeout_tsc && now - vm->start_tsc >= vm->timeout_tsc) {
+        spin_lock(&vm->lock);
         guest_end(&vm->g, "killed(timeout)");
+        spin_unlock(&vm->lock);
         return true;
     }
     return false;
 }
 
-/* One time slice: enter the guest until the slice is used up or the guest ends. The slice is
-   measured with the TSC, so a guest that exits often cannot keep the CPU either. */
+/* Its guest ended (on this CPU): the VM's other vCPUs leave guest mode now, wherever they run. */
+static void kick_siblings(struct vm *vm, const struct vcpu *v)
+{
+    for (unsigned i = 0; i < vm->vcpu_count; i++)
+        if (&vm->vcpus[i] != v)
+            sched_kick_vcpu(&vm->vcpus[i]);
+}
 
+/* Virtual INIT/SIPI posted by another vCPU (vmx/vcpu/vcpu_startup.h) and the state that keeps a
+   vCPU out of the guest: before its SIPI, in HLT with nothing to deliver, or with a full console
+   ring (vmx/vcpu/guest_console.h). Called with the VM's lock held and the VMCS current. */
+static bool must_wait(struct vm *vm, struct vcpu *v, bool pc)
+{
+    if (__atomic_load_n(&v->startup_pending, __ATOMIC_ACQUIRE))
+        vcpu_take_startup(v);
+    return !vcpu_runnable(v) || (pc && waits_for_interrupt(v)) || guest_console_backlogged(&vm->g);
+}
+
+/* The translations this CPU cached for the VM's EPT are stale when the EPT changed since the
+   vCPU last entered (vmx/vcpu/guest.h, guest_ept_changed): INVEPT before the entry. */
+static void flush_stale_ept(struct vcpu *v)
+{
+    uint64_t gen = __atomic_load_n(&v->guest->ept_gen, __ATOMIC_ACQUIRE);
+    if (v->ept_gen_seen != gen) {
+        vmx_invept(INVEPT_SINGLE_CONTEXT, ept_pointer(&v->guest->ept));
+        v->ept_gen_seen = gen;
+    }
+}
+
+/* One entry and its exit; the VM's lock is held around what the devices and handlers see.
+   Returns false when the slice must end. in_guest is set before the events are examined, so a
+   kicker who posts after that sees it and sends the IPI that makes the entry exit again. */
+static bool enter_once(struct vm *vm, struct vcpu *v, struct sched_cpu *sc, uint64_t start,
+                       uint64_t *xcr0)
+{
+    struct vdev_timers *timers = vm->platform == VM_PLATFORM_PC ? &vm->dev.timers : 0;
+    uint64_t now = hw_rdtsc();
+    if (timed_out(vm, now) || now - start >= sc->slice_tsc ||
+        __atomic_load_n(&sc->resched, __ATOMIC_ACQUIRE))
+        return false;
+    poll_console_input(sc, now);
+    spin_lock(&vm->lock);
+    if (timers)
+        vdev_timers_run(timers, now);
+    if (must_wait(vm, v, timers != 0)) {
+        spin_unlock(&vm->lock);
+        return false;
+    }
+    __atomic_store_n(&v->in_guest, true, __ATOMIC_SEQ_CST);
+    vcpu_deliver_events(v);
+    bool ended = vm->g.ended;
+    spin_unlock(&vm->lock);
+    if (ended) {
+        __atomic_store_n(&v->in_guest, false, __ATOMIC_RELEASE);
+        return false;
+    }
+    flush_stale_ept(v);
+    if (!v->launched && !__atomic_exchange_n(&sys.first_entry_logged, true, __ATOMIC_RELAXED))
+        boot_phase("first VM entry");
+    if (timers) {
+        uint64_t next = vdev_timers_next(timers), end = start + sc->slice_tsc;
+        uint64_t poll = sc->rx_polled + sc->rx_poll_tsc;
+        end = end < poll ? end : poll;
+        arm_preemption_timer_until(now, next < end ? next : end);
+    }
+    vcpu_write_back(v);
+    *xcr0 = switch_xcr0(*xcr0, v->guest_xcr0);
+    int status = vmx_enter(&v->regs, v->launched);
+    __atomic_store_n(&v->in_guest, false, __ATOMIC_RELEASE);
+    spin_lock(&vm->lock);
+    if (status) {
+        entry_instruction_failed(vm, status);
+    } else {
+        v->launched = true;
+        vcpu_exit_begin(v);
+        exit_dispatch(v, vcpu_exit_reason(v));
+    }
+    ended = vm->g.ended;
+    spin_unlock(&vm->lock);
+    if (ended)
+        kick_siblings(vm, v);
+    /* A timer exit may be a device deadline or the console's poll: the next call's checks
+       decide whether the slice is over. */
+    return !ended && !guest_console_backlogged(&vm->g);
+}
+
+/* One time slice of vCPU `arg` on this CPU's guest-run stack: entered until the slice is used
+   up, the vCPU waits, another vCPU here has an event, or the guest ends. The slice is measured
+   with the TSC, so a guest that exits often cannot keep the CPU either. */
 static void run_slice(void *arg)
 {
-    struct vm *vm = arg;
-    struct vcpu *v = &vm->vcpus[0]; /* the only one that runs until SMP lands */
+    struct vcpu *v = arg;
+    struct vm *vm = vm_of(v);
     struct sched_cpu *sc = this_cpu()->sched;
-    struct vdev_timers *timers = vm->platform == VM_PLATFORM_PC ? &vm->dev.timers : 0;
     uint64_t start = hw_rdtsc();
-    if (timers)
-        vdev_timers_run(timers, start);
-    /* A guest whose console ring is full waits for it to drain (vmx/vcpu/guest_console.h). */
-    if ((timers && waits_for_interrupt(v)) || guest_console_backlogged(&vm->g)) {
+    if (vmx_ptrld(v->vmcs) != VMX_OK) {
+        spin_lock(&vm->lock);
+        guest_end(&vm->g, "killed(VMPTRLD failed)");
+        spin_unlock(&vm->lock);
+        return;
+    }
+    if (!v->host_state_cpu_set) { /* built on CPU 0: the host state is its home CPU's */
+        vmcs_setup_host();
+        v->host_state_cpu_set = true;
+    }
+    spin_lock(&vm->lock);
+    bool wait = must_wait(vm, v, vm->platform == VM_PLATFORM_PC);
+    spin_unlock(&vm->lock);
+    if (wait) {
         timed_out(vm, start);
         return;
     }
-    if (vmx_ptrld(v->vmcs) != VMX_OK) {
-        guest_end(&vm->g, "killed(VMPTRLD failed)");
-        return;
-    }
+    __atomic_store_n(&sc->resched, false, __ATOMIC_RELEASE);
+    sc->running = v;
     fpu_restore(phys_to_virt(v->fpu_state));
     exit_msr_load_guest_msrs(v);
     vcpu_debug_load(v);
-    if (!timers)
+    if (vm->platform != VM_PLATFORM_PC)
         arm_preemption_timer(sc);
     uint64_t host_xcr0 = fpu_host_xcr0(), xcr0 = host_xcr0;
-    for (;;) {
-        uint64_t now = hw_rdtsc();
-        if (timed_out(vm, now) || now - start >= sc->slice_tsc)
-            break;
-        poll_console_input(sc, now);
-        if (timers) {
-            vdev_timers_run(timers, now);
-            if (waits_for_interrupt(v))
-                break;
-        }
-        vcpu_deliver_events(v);
-        if (vm->g.ended)
-            break;
-        if (!v->launched && !sc->first_entry_logged) {
-            sc->first_entry_logged = true;
-            boot_phase("first VM entry");
-        }
-        if (timers) {
-            uint64_t next = vdev_timers_next(timers), end = start + sc->slice_tsc;
-            uint64_t poll = sc->rx_polled + sc->rx_poll_tsc;
-            end = end < poll ? end : poll;
-            arm_preemption_timer_until(now, next < end ? next : end);
-        }
-        vcpu_write_back(v);
-        xcr0 = switch_xcr0(xcr0, v->guest_xcr0);
-        int status = vmx_enter(&v->regs, v->launched);
-        if (status) {
-            entry_instruction_failed(vm, status);
-            break;
-        }
-        v->launched = true;
-        vcpu_exit_begin(v);
-        uint32_t reason = vcpu_exit_reason(v);
-        exit_dispatch(v, reason);
-        /* A timer exit may be a device deadline or the console's poll: the loop's checks decide
-           whether the slice is over. */
-        if (vm->g.ended || guest_console_backlogged(&vm->g))
-            break;
-    }
-    vm->tsc_used += hw_rdtsc() - start;
+    while (enter_once(vm, v, sc, start, &xcr0))
+        ;
+    sc->running = 0;
+    __atomic_add_fetch(&vm->tsc_used, hw_rdtsc() - start, __ATOMIC_RELAXED);
     switch_xcr0(xcr0, host_xcr0);
     exit_msr_save_guest_msrs(v);
     vcpu_debug_save(v);
@@ -181,15 +268,51 @@ static void run_slice(void *arg)
 
 void sched_kick_vcpu(struct vcpu *v)
 {
-    /* One CPU so far: the vCPU's home CPU is the caller's, which checks for events before
-       every entry. */
-    (void)v;
+    struct sched_cpu *home = &sched_cpus[v->home_cpu];
+    struct vcpu *running = __atomic_load_n(&home->running, __ATOMIC_ACQUIRE);
+    if (running != v)
+        __atomic_store_n(&home->resched, true, __ATOMIC_RELEASE); /* v gets its turn sooner */
+    if (v->home_cpu == cpu_id())
+        return; /* this CPU looks at v before entering it again */
+    if (__atomic_load_n(&v->in_guest, __ATOMIC_SEQ_CST) ||
+        (running && __atomic_load_n(&running->in_guest, __ATOMIC_SEQ_CST)))
+        smp_kick(v->home_cpu);
 }
 
-void sched_run(struct vm *const *vms, unsigned count, const struct sched_config *cfg)
+/* vCPU v's guest ended: its VMCS, VPID-tagged and EPT-tagged translations leave this CPU
+   (SDM vol. 3 §25.11.3: a VMCS is cleared before another CPU may use or free it). The last of
+   the VM's vCPUs to retire prints its report and frees it. */
+static void retire(struct vcpu *v)
 {
-    struct sched_cpu *sc = &sched_cpus[cpu_id()];
-    this_cpu()->sched = sc;
+    struct vm *vm = vm_of(v);
+    vmx_clear(v->vmcs);
+    vmx_invvpid(INVVPID_SINGLE_CONTEXT, v->vpid, 0);
+    vmx_invept(INVEPT_SINGLE_CONTEXT, ept_pointer(&vm->g.ept));
+    v->retired = true;
+    if (__atomic_sub_fetch(&vm->vcpus_live, 1, __ATOMIC_ACQ_REL))
+        return;
+    spin_lock(&sys.console_lock);
+    vm_console_guest_ended(&sys.console, vm->g.index);
+    vm_report(vm);
+    vm_destroy(vm);
+    spin_unlock(&sys.console_lock);
+    __atomic_sub_fetch(&sys.vms_live, 1, __ATOMIC_RELEASE);
+}
+
+/* CPU 0 also serves the console between slices (vmx/vm/vm_console.h). */
+static void serve_console(struct sched_cpu *sc)
+{
+    if (cpu_id() != 0)
+        return;
+    uint64_t now = hw_rdtsc();
+    poll_console_input(sc, now);
+    spin_lock(&sys.console_lock);
+    vm_console_poll(&sys.console, now);
+    spin_unlock(&sys.console_lock);
+}
+
+static void init_cpu(struct sched_cpu *sc, const struct sched_config *cfg)
+{
     sc->slice_tsc = cfg->tsc_hz / 1000000 * cfg->slice_us;
     if (!sc->slice_tsc)
         sc->slice_tsc = 1;
@@ -197,31 +320,55 @@ void sched_run(struct vm *const *vms, unsigned count, const struct sched_config 
     sc->rx_poll_idle = sc->rx_poll_tsc = tsc_per_us * CONSOLE_RX_POLL_US;
     sc->rx_poll_busy = tsc_per_us * CONSOLE_RX_POLL_BUSY_US;
     sc->rx_busy_tsc = tsc_per_us * 1000 * CONSOLE_RX_BUSY_MS;
+    this_cpu()->sched = sc;
+}
+
+/* Every CPU's loop: round-robin over its own run queue until no VM is left anywhere. */
+static void cpu_loop(void)
+{
+    struct sched_cpu *sc = &sched_cpus[cpu_id()];
+    init_cpu(sc, &sys.cfg);
+    while (__atomic_load_n(&sys.vms_live, __ATOMIC_ACQUIRE)) {
+        for (unsigned i = 0; i < sc->queued; i++) {
+            struct vcpu *v = sc->queue[i];
+            if (v->retired)
+                continue;
+            if (!vm_of(v)->g.ended)
+                call_on_stack(run_slice, v, this_cpu()->run_stack_top);
+            if (vm_of(v)->g.ended)
+                retire(v);
+            serve_console(sc);
+        }
+        serve_console(sc);
+        hw_pause();
+    }
+}
+
+int sched_enqueue(struct vcpu *v)
+{
+    struct sched_cpu *sc = &sched_cpus[v->home_cpu];
+    if (sc->queued == SCHED_QUEUE_MAX)
+        return -1;
+    sc->queue[sc->queued++] = v;
+    return 0;
+}
+
+void sched_run(struct vm *const *vms, unsigned count, const struct sched_config *cfg)
+{
     uint64_t now = hw_rdtsc();
+    sys.vms = vms;
+    sys.count = count;
+    sys.cfg = *cfg;
     for (unsigned i = 0; i < count; i++) {
         vms[i]->start_tsc = now;
         vms[i]->timeout_tsc = vms[i]->cfg.timeout_s * cfg->tsc_hz;
+        vms[i]->vcpus_live = vms[i]->vcpu_count;
     }
-    struct vm_console console;
-    vm_console_start(&console, vms, count, cfg->tsc_hz);
-    for (unsigned live = count; live;) {
-        live = 0;
-        for (unsigned i = 0; i < count; i++) {
-            struct vm *vm = vms[i];
-            if (!vm->created)
-                continue;
-            if (!vm->g.ended)
-                call_on_stack(run_slice, vm, vm->vcpus[0].host_stack_top);
-            uint64_t after = hw_rdtsc();
-            poll_console_input(sc, after);
-            vm_console_poll(&console, after);
-            if (vm->g.ended) {
-                vm_console_guest_ended(&console, i);
-                vm_report(vm);
-                vm_destroy(vm);
-            } else {
-                live++;
-            }
-        }
-    }
+    vm_console_start(&sys.console, vms, count, cfg->tsc_hz);
+    __atomic_store_n(&sys.vms_live, count, __ATOMIC_RELEASE);
+    smp_release_aps(cpu_loop);
+    cpu_loop();
+    smp_wait_aps_done();
+    for (unsigned i = 0; i < MAX_CPUS; i++)
+        sched_cpus[i].queued = 0; /* debug.lifecycle runs the scheduler again */
 }

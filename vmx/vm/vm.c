@@ -27,23 +27,6 @@
 #define BITMAP_ALL_ONES 0xFF
 #define XCR0_INITIAL    1 /* x87 only, the power-on value */
 
-/* One host stack per vCPU, each above a guard page that paging_init leaves unmapped. A vCPU's
-   stack is fixed by its VM slot and index, so no allocator state is shared between CPUs. */
-static uint8_t host_stacks[MAX_GUESTS][VM_VCPUS_SUPPORTED][PAGE_SIZE + VCPU_HOST_STACK_SIZE]
-    __attribute__((aligned(PAGE_SIZE)));
-
-void vm_host_stacks_init(void)
-{
-    for (unsigned i = 0; i < MAX_GUESTS; i++)
-        for (unsigned c = 0; c < VM_VCPUS_SUPPORTED; c++)
-            stack_guard_register((uintptr_t)host_stacks[i][c], "vCPU host stack");
-}
-
-void *vm_host_stack_top(unsigned slot, unsigned vcpu)
-{
-    return host_stacks[slot][vcpu] + sizeof(host_stacks[slot][vcpu]);
-}
-
 static unsigned order_for_chunk(uint64_t remaining)
 {
     unsigned order = 0;
@@ -300,12 +283,19 @@ static int build(struct vm *vm, const void *image, size_t image_len,
         fmt_snprintf(why, size, "out of memory for the APIC-access page");
         return -1;
     }
-    /* vcpu_count is 1 until SMP lands (vm_create rejects more): the loader's entry state is
-       vCPU 0's, the bootstrap processor's. */
+    /* The loader's entry state is vCPU 0's, the bootstrap processor's; the APs get theirs
+       from their SIPI (vmx/vcpu/vcpu_startup.h). */
     for (unsigned i = 0; i < vm->vcpu_count; i++)
         if (build_vcpu(vm, &vm->vcpus[i], &entry, why, size))
             return -1;
     break_vmcs_for_debug(vm);
+    /* Built on this CPU, run on its home CPU: a VMCS is cleared before another CPU loads it
+       (SDM vol. 3 §25.11.3). */
+    for (unsigned i = 0; i < vm->vcpu_count; i++)
+        if (vmx_clear(vm->vcpus[i].vmcs) != VMX_OK) {
+            fmt_snprintf(why, size, "VMCLEAR of a new VMCS failed");
+            return -1;
+        }
     return 0;
 }
 
@@ -319,8 +309,6 @@ static void init_vcpu(struct vm *vm, unsigned id)
     exit_msr_reset_vcpu(v);
     vcpu_debug_reset(v);
     v->vmcs = v->fpu_state = v->vapic_page = PADDR_NONE;
-    if (id < VM_VCPUS_SUPPORTED)
-        v->host_stack_top = vm_host_stack_top(vm->g.index, id);
 }
 
 int vm_create(struct vm *vm, unsigned index, const void *image, size_t image_len,
@@ -347,13 +335,19 @@ int vm_create(struct vm *vm, unsigned index, const void *image, size_t image_len
         fmt_snprintf(why, why_size, "%s", err);
         return -1;
     }
-    /* A parsed option is never ignored: more vCPUs than hv can run is a refusal. */
-    if (vm->cfg.vcpus > VM_VCPUS_SUPPORTED) {
-        fmt_snprintf(why, why_size, "vcpus=%u: only %u vCPU per guest is supported yet",
-                     vm->cfg.vcpus, VM_VCPUS_SUPPORTED);
+    /* A parsed option is never ignored: an hv-ABI guest has no local APIC to start a second
+       vCPU with (docs/guest-abi.md), so asking for one is a refusal. */
+    if (vm->platform == VM_PLATFORM_ABI && vm->cfg.vcpus > 1) {
+        fmt_snprintf(why, why_size,
+                     "vcpus=%u: an hv-ABI guest has one vCPU (only virtual-PC guests have more)",
+                     vm->cfg.vcpus);
         return -1;
     }
     vm->vcpu_count = vm->cfg.vcpus;
+    vm->g.vcpus = vm->vcpus;
+    vm->g.vcpu_count = vm->vcpu_count;
+    for (unsigned i = 1; i < vm->vcpu_count; i++)
+        vm->vcpus[i].wait_for_sipi = true; /* APs wait for INIT-SIPI-SIPI (MP spec) */
     vm->created = true;
     if (build(vm, image, image_len, mods, nmods, why, why_size)) {
         vm_destroy(vm);

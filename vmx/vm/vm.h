@@ -15,6 +15,7 @@
 #include "drivers/vdev/vuart.h"
 #include "vmx/exit/cpu_model.h"
 #include "kernel/lib/byte_ring.h"
+#include "kernel/spinlock.h"
 #include "vmx/loader/modargs.h"
 #include "vmx/vcpu/guest.h"
 #include "vmx/vcpu/vcpu.h"
@@ -22,21 +23,10 @@
 struct guest_entry;
 struct loader_module;
 
-#define VCPU_HOST_STACK_SIZE 16384
-/* vCPUs a guest may have today: vcpus=N beyond this is rejected until SMP lands (AP start-up,
-   per-vCPU scheduling). Host stacks exist for this many per VM slot. */
-#define VM_VCPUS_SUPPORTED 1u
-
 /* debug.vmentry=: break the first guest's VMCS on purpose, to test hv's VM-entry failure paths
    (the VM-instruction error of a failed VMLAUNCH, and the invalid-guest-state exit). */
 enum vm_debug_entry { VM_DEBUG_ENTRY_NONE, VM_DEBUG_ENTRY_CONTROL, VM_DEBUG_ENTRY_GUEST_STATE };
 extern enum vm_debug_entry vm_debug_entry;
-
-/* Registers the guard pages below the vCPU host stacks: call before paging_init. */
-void vm_host_stacks_init(void);
-/* Top of the host stack of vCPU `vcpu` of VM slot `slot` (HOST_RSP points into it while that
-   vCPU runs); vcpu < VM_VCPUS_SUPPORTED. */
-void *vm_host_stack_top(unsigned slot, unsigned vcpu);
 
 /* Which machine a guest sees: hv's own ABI (docs/guest-abi.md: COM1 without interrupts, the
    power ports, no interrupt controllers) or a virtual PC (Linux guests: local APIC, IOAPIC,
@@ -89,6 +79,11 @@ struct vm {
     unsigned vcpu_count;
     struct cpu_model cpu_model; /* built at creation; g.cpu points to it */
     bool created;
+    /* The device-model lock: held around every access to the VM's devices and around each exit
+       handler (vmx/vm/sched.c), so its vCPUs on different CPUs see one device state. Lock order
+       (docs/design.md): console service, VM, guest console, hv console, frame allocator. */
+    struct spinlock lock;
+    unsigned vcpus_live;             /* vCPUs not yet retired (vmx/vm/sched.c), atomic */
     uint64_t start_tsc, timeout_tsc; /* timeout_tsc 0: none */
     uint64_t tsc_used;               /* TSC ticks its slices took */
     struct vm_console_input console_in;

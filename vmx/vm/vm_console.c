@@ -1,5 +1,7 @@
 /* hv's console service: output, fairness, focus, input, debug keys (vmx/vm/vm_console.h). */
 #include "vmx/vm/vm_console.h"
+#include "vmx/vm/sched.h"
+#include "kernel/percpu.h"
 #include "kernel/console.h"
 #include "kernel/lib/hw.h"
 #include "kernel/lib/msr.h"
@@ -132,12 +134,15 @@ static void deliver_input(struct vm *vm)
         return;
     }
     /* A byte leaves the queue only when the UART takes it: not while its FIFO is full (no
-       overrun from hv's side) nor in loopback mode (Linux's probe), when input is cut off. */
+       overrun from hv's side) nor in loopback mode (Linux's probe), when input is cut off. The
+       VM's vCPUs may be running on other CPUs: its lock keeps the device state one. */
+    spin_lock(&vm->lock);
     for (int next; !vuart_rx_full(&vm->dev.pc.com1) && (next = byte_ring_peek(&in->ring)) >= 0;) {
         if (vuart_receive(&vm->dev.pc.com1, (uint8_t)next))
-            return;
+            break;
         byte_ring_get(&in->ring, &byte);
     }
+    spin_unlock(&vm->lock);
 }
 
 static void type_to_guest(struct vm *vm, const uint8_t *bytes, unsigned n)
@@ -168,8 +173,21 @@ static const char *guest_state_name(struct vm *vm)
     return vm->vcpus[0].halted ? "halted" : "running";
 }
 
+/* A VMCS is read only on the CPU where it is active (SDM vol. 3 §25.11.1): the vCPUs of other
+   CPUs show what hv keeps outside it. */
+static bool vmcs_readable_here(struct vm *vm, struct vcpu *v)
+{
+    if (v->home_cpu == cpu_id())
+        return true;
+    log_info("hv:   %s vcpu%u: runs on CPU %u (its VMCS is read there only), exits %llu",
+             vm->cfg.name, v->id, v->home_cpu, (unsigned long long)v->exits);
+    return false;
+}
+
 static void show_vcpu(struct vm *vm, struct vcpu *v)
 {
+    if (!vmcs_readable_here(vm, v))
+        return;
     if (vmx_ptrld(v->vmcs) != VMX_OK) {
         log_info("hv:   %s vcpu%u: VMPTRLD failed", vm->cfg.name, v->id);
         return;
@@ -280,8 +298,12 @@ static void debug_key(struct vm_console *c, uint8_t byte)
         log_info("hv: %c: no live guest %u", cmd.key, cmd.guest);
     } else if (cmd.action == DEBUG_KEY_KILL) {
         log_info("hv: k: ending guest %s", vm->cfg.name);
+        spin_lock(&vm->lock);
         guest_end(&vm->g, "killed(console)");
-    } else if (vmx_ptrld(vm->vcpus[0].vmcs) == VMX_OK) {
+        spin_unlock(&vm->lock);
+        for (unsigned i = 0; i < vm->vcpu_count; i++)
+            sched_kick_vcpu(&vm->vcpus[i]);
+    } else if (vmcs_readable_here(vm, &vm->vcpus[0]) && vmx_ptrld(vm->vcpus[0].vmcs) == VMX_OK) {
         log_info("hv: v: guest %s vcpu0's VMCS:", vm->cfg.name);
         vmcs_dump();
     }

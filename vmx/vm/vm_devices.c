@@ -7,6 +7,7 @@
 #include "kernel/lib/hw.h"
 #include "kernel/log.h"
 #include "vmx/loader/acpi.h"
+#include "vmx/vm/sched.h"
 #include "vmx/vm/vm.h"
 
 #define APIC_DEST_BROADCAST 0xFFu /* xAPIC physical destination "all" */
@@ -28,9 +29,11 @@ static void host_console_write(void *ctx, const char *buf, size_t len)
 
 static void host_kick_vcpu(void *ctx, unsigned vcpu)
 {
-    /* One vCPU, run by the CPU that runs the device: it sees the interrupt at its next entry
-       (a halted vCPU is re-examined by the scheduler before it is entered). */
-    (void)ctx, (void)vcpu;
+    /* The device may run on another CPU than the vCPU (an IPI, an interrupt a device raised on
+       another vCPU's exit, typed input from the console service). */
+    struct vm *vm = ctx;
+    if (vcpu < vm->vcpu_count)
+        sched_kick_vcpu(&vm->vcpus[vcpu]);
 }
 
 static uint64_t host_now(void *ctx)
