@@ -150,6 +150,8 @@ for i, s in enumerate([
     "initrd-for=linux", "initrd-for=mb env=1 debug", "a\tinitrd-for=mb  b", "initrd-for",
     "initrd-for=", "initrd-for=a initrd-for=b", "initrd-for=a/b", "name=a initrd-for=b",
     '"initrd-for=g" x', 'initrd-for=a x="y', 'x="y initrd-for=a',
+    "cpus=1", "cpus=0-3", "cpus=0,2-3", "cpus=0-7", "cpus=3-1", "cpus=9", "cpus=0-8", "cpus=1,",
+    "cpus=,1", "cpus=", "cpus=x", "cpus=1-2-3", 'name=a vcpus=2 cpus="1,3"',
 ]):
     seed("modargs", "case_%03d" % i, s)
 
