@@ -237,35 +237,27 @@ static void test_v1_rsdt_one_cpu(void **state)
     free(p);
 }
 
-static void test_v2_xsdt_two_cpus(void **state)
+/* A 2-CPU machine read through this RSDP copy finds APIC IDs 0 and 1. */
+static void two_cpus_via(const struct acpi_rsdp *r, size_t len)
 {
-    (void)state;
     struct phys *p = machine(2);
-    /* The RSDT address leads nowhere: only the XSDT can have given the answer. */
-    const struct acpi_rsdp r = rsdp_v2((uint32_t)UNMAPPED, XSDT_PA);
-    struct madt_cpus c = find_ok(p, &r, sizeof(r));
+    struct madt_cpus c = find_ok(p, r, len);
     assert_ids(&c, 2);
     free(p);
 }
 
-static void test_v2_without_xsdt_uses_rsdt(void **state)
+static void test_v2_paths(void **state)
 {
     (void)state;
-    struct phys *p = machine(2);
-    const struct acpi_rsdp r = rsdp_v2((uint32_t)RSDT_PA, 0);
-    struct madt_cpus c = find_ok(p, &r, sizeof(r));
-    assert_ids(&c, 2);
-    free(p);
-}
-
-static void test_v2_cut_to_20_bytes_uses_rsdt(void **state)
-{
-    (void)state;
-    struct phys *p = machine(2);
-    const struct acpi_rsdp r = rsdp_v2((uint32_t)RSDT_PA, UNMAPPED); /* XSDT unreachable */
-    struct madt_cpus c = find_ok(p, &r, ACPI_RSDP_V1_LEN);           /* an mb2 tag 14 copy */
-    assert_ids(&c, 2);
-    free(p);
+    /* XSDT: the RSDT address leads nowhere, so only the XSDT can have given the answer. */
+    struct acpi_rsdp r = rsdp_v2((uint32_t)UNMAPPED, XSDT_PA);
+    two_cpus_via(&r, sizeof(r));
+    /* XSDT address 0: the RSDT. */
+    r = rsdp_v2((uint32_t)RSDT_PA, 0);
+    two_cpus_via(&r, sizeof(r));
+    /* A revision-2 RSDP cut to 20 bytes (an mb2 tag 14 copy): the RSDT; the XSDT is unreachable. */
+    r = rsdp_v2((uint32_t)RSDT_PA, UNMAPPED);
+    two_cpus_via(&r, ACPI_RSDP_V1_LEN);
 }
 
 static void test_eight_and_nine_cpus(void **state)
@@ -608,9 +600,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_v1_rsdt_one_cpu),
-        cmocka_unit_test(test_v2_xsdt_two_cpus),
-        cmocka_unit_test(test_v2_without_xsdt_uses_rsdt),
-        cmocka_unit_test(test_v2_cut_to_20_bytes_uses_rsdt),
+        cmocka_unit_test(test_v2_paths),
         cmocka_unit_test(test_eight_and_nine_cpus),
         cmocka_unit_test(test_disabled_entry),
         cmocka_unit_test(test_online_capable_from_revision_5),

@@ -95,7 +95,7 @@ static void test_allowed_names_no_online_cpu(void **state)
     placement_init(&p, 2);
     unsigned cpu = 0xDEAD;
     assert_int_equal(placement_place(&p, CPU(2) | CPU(7), &cpu), -1);
-    assert_int_equal(cpu, 0xDEAD); /* untouched */
+    assert_int_equal(cpu, 0xDEAD);              /* untouched */
     assert_int_equal(p.load[0] + p.load[1], 0); /* nothing recorded */
     assert_int_equal(placement_first_missing(&p, CPU(2) | CPU(7)), 2);
     placement_init(&p, 0); /* no CPU at all */

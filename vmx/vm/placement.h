@@ -12,8 +12,8 @@
 #include "kernel/percpu.h"
 
 struct placement {
-    unsigned cpu_count;       /* CPUs in VMX root operation: hv CPU ids 0..cpu_count-1 */
-    unsigned load[MAX_CPUS];  /* vCPUs placed on each so far */
+    unsigned cpu_count;      /* CPUs in VMX root operation: hv CPU ids 0..cpu_count-1 */
+    unsigned load[MAX_CPUS]; /* vCPUs placed on each so far */
 };
 
 /* No vCPU placed yet on `cpu_count` online CPUs (more than MAX_CPUS counts as MAX_CPUS). */
