@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <string.h>
 #include "kernel/cmdline.h"
+#include "kernel/percpu.h"
 #include "vmx/loader/modargs.h"
 #include "tests/fuzz/fuzz_common.h"
 
@@ -53,6 +54,7 @@ static void check_config(const struct guest_config *cfg)
     FUZZ_CHECK(cfg->mem % GUEST_MEM_ALIGN == 0);
     FUZZ_CHECK(cfg->timeout_s <= GUEST_TIMEOUT_MAX_S);
     FUZZ_CHECK(cfg->vcpus >= 1 && cfg->vcpus <= GUEST_VCPUS_MAX);
+    FUZZ_CHECK((cfg->cpus >> MAX_CPUS) == 0); /* cpus= names only hv CPUs 0..MAX_CPUS-1 */
     FUZZ_CHECK(memchr(cfg->cmdline, '\0', sizeof(cfg->cmdline)) != NULL);
     FUZZ_CHECK(memchr(cfg->expect, '\0', sizeof(cfg->expect)) != NULL);
     if (cfg->mode == GUEST_MODE_REAL) {

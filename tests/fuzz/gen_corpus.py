@@ -3,7 +3,7 @@
 
 Seeds mirror the valid and malformed cases of the unit tests (tests/unit/test_mb2.c,
 test_cmdline.c, test_modargs.c, test_loader.c, test_bzimage.c, test_guest_walk.c,
-test_exit_cr.c) in each harness's input format (described at the top of
+test_exit_cr.c, test_acpi_madt.c) in each harness's input format (described at the top of
 tests/fuzz/fuzz_NAME.c). Deterministic: re-running rewrites the same files; inputs named
 regress-* (minimised crashes, added by hand) are kept. Usage: tests/fuzz/gen_corpus.py [OUTDIR]
 """
@@ -150,6 +150,8 @@ for i, s in enumerate([
     "initrd-for=linux", "initrd-for=mb env=1 debug", "a\tinitrd-for=mb  b", "initrd-for",
     "initrd-for=", "initrd-for=a initrd-for=b", "initrd-for=a/b", "name=a initrd-for=b",
     '"initrd-for=g" x', 'initrd-for=a x="y', 'x="y initrd-for=a',
+    "cpus=1", "cpus=0-3", "cpus=0,2-3", "cpus=0-7", "cpus=3-1", "cpus=9", "cpus=0-8", "cpus=1,",
+    "cpus=,1", "cpus=", "cpus=x", "cpus=1-2-3", 'name=a vcpus=2 cpus="1,3"',
 ]):
     seed("modargs", "case_%03d" % i, s)
 
@@ -552,6 +554,107 @@ seed("bzimage", "bad_initrd_overlap", bz(bzimage(pref=0x200000, init_size=0x1000
                                           initrd=0x200000))
 seed("bzimage", "bad_initrd_addr_max", bz(bzimage(initrd_addr_max=0xFFFFF), initrd=0x1000))
 seed("bzimage", "bad_initrd_too_big", bz(bzimage(), initrd=0x3FFFFF))
+
+# ---------------------------------------------------------------- madt (rsdp_len + physical memory)
+# Mirrors tests/unit/test_acpi_madt.c. Physical memory starts at address 0 with the RSDP; the
+# tables follow at fixed offsets.
+RSDT_AT, XSDT_AT, FACP_AT, MADT_AT = 0x40, 0x80, 0xC0, 0x100
+
+
+def acpi_sum_fix(b, at):
+    """Sets byte `at` so that b sums to 0 modulo 256 (the ACPI checksum rule)."""
+    b = bytearray(b)
+    b[at] = 0
+    b[at] = (-sum(b)) & 0xFF
+    return bytes(b)
+
+
+def sdt(sig, body, rev=1, length=None, bad_sum=False):
+    length = 36 + len(body) if length is None else length
+    hdr = sig.encode() + u32(length) + bytes([rev, 0]) + b"TEST  " + b"TESTTBL " + u32(1) + \
+        b"TEST" + u32(1)
+    t = hdr + body
+    n = min(length, len(t))  # the checksum covers Length bytes (the rest of memory is zero)
+    t = acpi_sum_fix(t[:n], 9) + t[n:]
+    if bad_sum:
+        t = t[:9] + bytes([(t[9] + 1) & 0xFF]) + t[10:]
+    return t
+
+
+def acpi_rsdp(rsdt, xsdt=None, bad_sum=False, bad_ext=False):
+    v1 = b"RSD PTR " + b"\0" + b"TEST  " + bytes([0 if xsdt is None else 2]) + u32(rsdt)
+    if xsdt is None:
+        r = acpi_sum_fix(v1, 8)
+    else:
+        r = acpi_sum_fix(acpi_sum_fix(v1, 8) + u32(36) + u64(xsdt) + b"\0" * 4, 32)
+        if bad_ext:
+            r = r[:32] + bytes([(r[32] + 1) & 0xFF]) + r[33:]
+    if bad_sum:
+        r = r[:8] + bytes([(r[8] + 1) & 0xFF]) + r[9:]
+    return r
+
+
+def lapic(apic_id, flags=1):
+    return bytes([0, 8, apic_id, apic_id]) + u32(flags)
+
+
+def x2apic(apic_id, flags=1):
+    return bytes([9, 16]) + u16(0) + u32(apic_id) + u32(flags) + u32(0)
+
+
+IOAPIC = bytes([1, 12, 8, 0]) + u32(0xFEC00000) + u32(0)
+ISO_PIT = bytes([2, 10, 0, 0]) + u32(2) + u16(0x5)
+ISO_SCI = bytes([2, 10, 0, 9]) + u32(9) + u16(0xD)
+NMI_ALL = bytes([4, 6, 0xFF]) + u16(0x5) + bytes([1])
+
+
+def madt(entries, flags=1, rev=5, **kw):
+    return sdt("APIC", u32(0xFEE00000) + u32(flags) + b"".join(entries), rev, **kw)
+
+
+def phys(rsdp_bytes, rsdp_len, madt_table, rsdt=None, xsdt=None, size=0x200):
+    rsdt = sdt("RSDT", u32(FACP_AT) + u32(MADT_AT)) if rsdt is None else rsdt
+    xsdt = sdt("XSDT", u64(FACP_AT) + u64(MADT_AT)) if xsdt is None else xsdt
+    mem = bytearray(max(size, MADT_AT + len(madt_table)))
+    for at, b in ((0, rsdp_bytes), (RSDT_AT, rsdt), (XSDT_AT, xsdt), (FACP_AT, sdt("FACP", u32(0), 6)),
+                  (MADT_AT, madt_table)):
+        mem[at:at + len(b)] = b
+    return bytes([rsdp_len]) + bytes(mem)
+
+
+V2 = acpi_rsdp(RSDT_AT, XSDT_AT)
+V1 = acpi_rsdp(RSDT_AT)
+ONE = madt([lapic(0), IOAPIC])
+seed("madt", "valid_v1_one_cpu", phys(V1, 20, ONE))
+seed("madt", "valid_v2_two_cpus", phys(V2, 36, madt([lapic(0), lapic(1), IOAPIC])))
+seed("madt", "valid_v2_no_xsdt", phys(acpi_rsdp(RSDT_AT, 0), 36, madt([lapic(0), lapic(2)])))
+seed("madt", "valid_v2_cut_to_v1", phys(V2, 20, ONE))
+seed("madt", "valid_eight_cpus", phys(V2, 36, madt([lapic(i) for i in range(8)])))
+seed("madt", "valid_nine_cpus", phys(V2, 36, madt([lapic(i) for i in range(9)])))
+seed("madt", "valid_disabled", phys(V2, 36, madt([lapic(0), lapic(1, 0), lapic(2)], flags=0)))
+seed("madt", "valid_online_capable", phys(V2, 36, madt([lapic(0), lapic(3, 2)])))
+seed("madt", "valid_online_capable_rev4", phys(V2, 36, madt([lapic(0), lapic(3, 2)], rev=4)))
+seed("madt", "valid_x2apic", phys(V2, 36, madt([lapic(0), x2apic(0x100), x2apic(0x101, 0)])))
+seed("madt", "valid_override_unknown_longer",
+     phys(V2, 36, madt([bytes([0x7F, 3, 0xEE]), lapic(0), bytes([5, 12]) + u16(0) +
+                        u64(0x1234567000), bytes([0, 10, 1, 1]) + u32(1) + u16(0)])))
+seed("madt", "valid_hv_guest_like",
+     phys(V2, 36, madt([lapic(0), lapic(1), IOAPIC, ISO_PIT, ISO_SCI, NMI_ALL], rev=3)))
+seed("madt", "bad_rsdp_checksum", phys(acpi_rsdp(RSDT_AT, bad_sum=True), 20, ONE))
+seed("madt", "bad_rsdp_ext_checksum", phys(acpi_rsdp(RSDT_AT, XSDT_AT, bad_ext=True), 36, ONE))
+seed("madt", "bad_rsdp_short", phys(V1, 19, ONE))
+seed("madt", "bad_madt_checksum", phys(V2, 36, madt([lapic(0)], bad_sum=True)))
+seed("madt", "bad_xsdt_checksum", phys(V2, 36, ONE, xsdt=sdt("XSDT", u64(MADT_AT), bad_sum=True)))
+seed("madt", "bad_madt_truncated", phys(V2, 36, madt([lapic(0)], length=43)))
+seed("madt", "bad_entry_past_end", phys(V2, 36, madt([lapic(0), bytes([1, 12, 0, 0])])))
+seed("madt", "bad_zero_length_entry", phys(V2, 36, madt([lapic(0), bytes([1, 0]), lapic(1)])))
+seed("madt", "bad_short_x2apic", phys(V2, 36, madt([lapic(0), bytes([9, 12]) + b"\0" * 10])))
+seed("madt", "bad_duplicate_ids", phys(V2, 36, madt([lapic(0), lapic(1), lapic(1)])))
+seed("madt", "bad_no_enabled_cpu", phys(V2, 36, madt([lapic(0, 0), IOAPIC])))
+seed("madt", "bad_no_madt", phys(V2, 36, ONE, xsdt=sdt("XSDT", u64(FACP_AT) + u64(0))))
+seed("madt", "bad_madt_past_memory", phys(V2, 36, madt([lapic(0)], length=0x1000)))
+seed("madt", "bad_xsdt_entry_unmapped", phys(V2, 36, ONE, xsdt=sdt("XSDT", u64(0x10000))))
+
 
 def main():
     for harness, files in sorted(seeds.items()):

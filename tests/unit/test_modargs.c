@@ -43,6 +43,7 @@ static void assert_defaults(const struct guest_config *cfg, const char *name)
     assert_int_equal(cfg->entry, 0);
     assert_int_equal(cfg->load, 0);
     assert_int_equal(cfg->vcpus, 1);
+    assert_int_equal(cfg->cpus, 0); /* not given: any CPU */
     assert_string_equal(cfg->expect, "");
 }
 
@@ -203,11 +204,53 @@ static void test_vcpus_and_expect(void **state)
     parse_err("expect=", "bad value for expect: ''");
 }
 
+static void test_cpus(void **state)
+{
+    (void)state;
+    assert_int_equal(parse_ok("cpus=1", 0).cpus, 0x2);
+    assert_int_equal(parse_ok("cpus=0", 0).cpus, 0x1);
+    assert_int_equal(parse_ok("cpus=0-3", 0).cpus, 0xF);
+    assert_int_equal(parse_ok("cpus=0,2-3", 0).cpus, 0xD);
+    assert_int_equal(parse_ok("cpus=7", 0).cpus, 0x80);
+    assert_int_equal(parse_ok("cpus=0-7", 0).cpus, 0xFF);
+    assert_int_equal(parse_ok("cpus=5-5", 0).cpus, 0x20);
+    assert_int_equal(parse_ok("cpus=3,1", 0).cpus, 0xA);            /* any order */
+    assert_int_equal(parse_ok("cpus=0-2,1,2-3", 0).cpus, 0xF);      /* overlaps are fine */
+    assert_int_equal(parse_ok("cpus=007", 0).cpus, 0x80);           /* decimal digits */
+    assert_int_equal(parse_ok("name=a cpus=\"1,3\"", 0).cpus, 0xA); /* quoted */
+}
+
+static void test_cpus_errors(void **state)
+{
+    (void)state;
+    parse_err("cpus=", "cpus=: an empty CPU list");
+    parse_err("cpus", "key 'cpus' needs a value");
+    parse_err("cpus=3-1", "cpus=3-1: range 3-1 runs backwards");
+    parse_err("cpus=9", "cpus=9: CPU 9 beyond hv's 8");
+    parse_err("cpus=8", "cpus=8: CPU 8 beyond hv's 8");
+    parse_err("cpus=0-8", "cpus=0-8: CPU 8 beyond hv's 8");
+    parse_err("cpus=1,99999999999999999999", "bad value for cpus: '1,99999999999999999999'");
+    parse_err("cpus=1,", "cpus=1,: an empty item (a stray ',')");
+    parse_err("cpus=,1", "cpus=,1: an empty item");
+    parse_err("cpus=1,,2", "cpus=1,,2: an empty item");
+    parse_err("cpus=x", "bad value for cpus: 'x'");
+    parse_err("cpus=1-", "bad value for cpus: '1-'");
+    parse_err("cpus=-1", "bad value for cpus: '-1'");
+    parse_err("cpus=1-2-3", "bad value for cpus: '1-2-3'");
+    parse_err("cpus=0x1", "bad value for cpus: '0x1'");
+    parse_err("cpus=1 2", "unknown key '2'");
+    parse_err("cpus=1;2", "bad value for cpus: '1;2'");
+    parse_err("cpus=+1", "bad value for cpus: '+1'");
+    parse_err("cpus=1 cpus=2", "duplicate key 'cpus'");
+    parse_err("cpus=00000000000000000000000001", "bad value for cpus"); /* an item too long */
+}
+
 static void test_all_keys_together(void **state)
 {
     (void)state;
     struct guest_config cfg = parse_ok("/boot/g.bin name=rm mem=2M timeout=5 cmdline=\"a b\" "
-                                       "mode=real entry=0x7c00 load=0x7c00 vcpus=2 expect=halted",
+                                       "mode=real entry=0x7c00 load=0x7c00 vcpus=2 cpus=0-1 "
+                                       "expect=halted",
                                        9);
     assert_string_equal(cfg.name, "rm");
     assert_int_equal(cfg.mem, 2ull << 20);
@@ -343,6 +386,8 @@ int main(void)
         cmocka_unit_test(test_real_mode),
         cmocka_unit_test(test_console_focus),
         cmocka_unit_test(test_vcpus_and_expect),
+        cmocka_unit_test(test_cpus),
+        cmocka_unit_test(test_cpus_errors),
         cmocka_unit_test(test_all_keys_together),
         cmocka_unit_test(test_unknown_and_malformed),
         cmocka_unit_test(test_small_error_buffer),

@@ -41,15 +41,6 @@ const uint8_t acpi_dsdt_aml[12] = {
     0x00,                   /* ZeroOp: reserved */
 };
 
-uint8_t acpi_checksum(const void *p, size_t len)
-{
-    const uint8_t *b = p;
-    uint8_t sum = 0;
-    for (size_t i = 0; i < len; i++)
-        sum = (uint8_t)(sum + b[i]);
-    return sum;
-}
-
 static uint64_t align_up(uint64_t v, uint64_t a)
 {
     return (v + a - 1) & ~(a - 1);
@@ -192,7 +183,7 @@ static void write_madt(const struct guest_mem *m, unsigned vcpus, const struct a
 {
     struct table t = {.len = 0};
     struct acpi_madt madt;
-    header_init(&madt.header, "APIC", ACPI_MADT_REVISION);
+    header_init(&madt.header, ACPI_SIG_MADT, ACPI_MADT_REVISION);
     madt.lapic_address = ACPI_LAPIC_BASE;
     madt.flags = ACPI_MADT_PCAT_COMPAT; /* dual 8259s present: Linux masks them */
     table_put(&t, &madt, sizeof(madt));
@@ -216,7 +207,7 @@ static void write_rsdp(const struct guest_mem *m, const struct acpi_tables *at)
 {
     struct acpi_rsdp r;
     memset(&r, 0, sizeof(r));
-    memcpy(r.signature, "RSD PTR ", sizeof(r.signature));
+    memcpy(r.signature, ACPI_RSDP_SIGNATURE, sizeof(r.signature));
     memcpy(r.oem_id, OEM_ID, sizeof(r.oem_id));
     r.revision = RSDP_REVISION;
     r.rsdt_address = (uint32_t)at->rsdt;
@@ -293,8 +284,8 @@ int acpi_build(const struct guest_mem *m, unsigned vcpus, uint64_t base, uint64_
     write_dsdt(m, &at);
     write_fadt(m, &at);
     write_madt(m, vcpus, &at);
-    write_sdt(m, "RSDT", at.rsdt, &at, false);
-    write_sdt(m, "XSDT", at.xsdt, &at, true);
+    write_sdt(m, ACPI_SIG_RSDT, at.rsdt, &at, false);
+    write_sdt(m, ACPI_SIG_XSDT, at.xsdt, &at, true);
     write_rsdp(m, &at);
     *out = at;
     return 0;

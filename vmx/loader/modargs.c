@@ -3,12 +3,16 @@
 #include "kernel/cmdline.h"
 #include "kernel/lib/fmt.h"
 #include "kernel/lib/string.h"
+#include "kernel/percpu.h"
 
 #define KIB          (1ull << 10)
 #define MIB          (1ull << 20)
 #define GIB          (1ull << 30)
 #define SIZE_STR_MAX 24 /* "18446744073709551615" + NUL, or a shorter K/M/G form */
 #define INITRD_FOR   "initrd-for"
+#define CPU_ITEM_MAX 24 /* one item of cpus=LIST: "N" or "N-M"; longer is junk */
+#define CPU_LIST_SEP ','
+#define CPU_RANGE    '-'
 
 /* A key handler: parses `value` into cfg, or returns -1 with err set. */
 typedef int (*key_parser)(const char *value, struct guest_config *cfg, char *err, size_t errlen);
@@ -140,6 +144,80 @@ static int parse_vcpus(const char *value, struct guest_config *cfg, char *err, s
     return 0;
 }
 
+_Static_assert(MAX_CPUS <= sizeof(((struct guest_config *)0)->cpus) * 8,
+               "cpus= keeps one bit per hv CPU");
+
+/* One CPU number of cpus=LIST: decimal, below MAX_CPUS (hv's per-CPU areas). */
+static int parse_cpu(const char *list, const char *num, unsigned *out, char *err, size_t errlen)
+{
+    uint64_t v;
+    if (parse_decimal(num, &v) != 0)
+        return bad_value("cpus", list, err, errlen);
+    if (v >= MAX_CPUS) {
+        fmt_snprintf(err, errlen, "cpus=%s: CPU %s beyond hv's %u", list, num, MAX_CPUS);
+        return -1;
+    }
+    *out = (unsigned)v;
+    return 0;
+}
+
+/* One item, "N" or "N-M" (N <= M), copied into item[] so it can be cut at the '-'. */
+static int parse_cpu_item(const char *list, const char *start, size_t len, uint32_t *mask,
+                          char *err, size_t errlen)
+{
+    char item[CPU_ITEM_MAX];
+    unsigned lo, hi;
+    if (len == 0) {
+        fmt_snprintf(err, errlen, "cpus=%s: an empty item (a stray '%c')", list, CPU_LIST_SEP);
+        return -1;
+    }
+    if (len >= sizeof(item))
+        return bad_value("cpus", list, err, errlen);
+    memcpy(item, start, len);
+    item[len] = '\0';
+    char *dash = item;
+    while (*dash && *dash != CPU_RANGE)
+        dash++;
+    const char *last = item;
+    if (*dash == CPU_RANGE) {
+        *dash = '\0';
+        last = dash + 1;
+    }
+    if (parse_cpu(list, item, &lo, err, errlen) != 0 ||
+        parse_cpu(list, last, &hi, err, errlen) != 0)
+        return -1;
+    if (hi < lo) {
+        fmt_snprintf(err, errlen, "cpus=%s: range %u-%u runs backwards", list, lo, hi);
+        return -1;
+    }
+    for (unsigned cpu = lo; cpu <= hi; cpu++)
+        *mask |= 1u << cpu;
+    return 0;
+}
+
+/* cpus=LIST: comma-separated CPU numbers and ranges ("1", "0-3", "0,2-3"); overlaps are fine.
+   Whether each CPU came up is checked when the guest is placed (vmx/vm/placement.h). */
+static int parse_cpus(const char *value, struct guest_config *cfg, char *err, size_t errlen)
+{
+    uint32_t mask = 0;
+    if (*value == '\0') {
+        fmt_snprintf(err, errlen, "cpus=: an empty CPU list");
+        return -1;
+    }
+    for (const char *p = value;;) {
+        const char *end = p;
+        while (*end && *end != CPU_LIST_SEP)
+            end++;
+        if (parse_cpu_item(value, p, (size_t)(end - p), &mask, err, errlen) != 0)
+            return -1;
+        if (*end == '\0')
+            break;
+        p = end + 1;
+    }
+    cfg->cpus = mask;
+    return 0;
+}
+
 static int parse_cmdline(const char *value, struct guest_config *cfg, char *err, size_t errlen)
 {
     size_t len = strlen(value);
@@ -218,7 +296,7 @@ static const struct key_spec keys[] = {
     {"name", parse_name},       {"mem", parse_mem},     {"timeout", parse_timeout},
     {"cmdline", parse_cmdline}, {"entry", parse_entry}, {"load", parse_load},
     {"mode", parse_mode},       {"vcpus", parse_vcpus}, {"expect", parse_expect},
-    {"console", parse_console},
+    {"console", parse_console}, {"cpus", parse_cpus},
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
