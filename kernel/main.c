@@ -165,13 +165,19 @@ static void enable_vmx(void)
 static const void *map_firmware(uint64_t pa, size_t len, void *ctx)
 {
     const struct mb2_info *info = ctx;
-    /* The direct map holds every RAM range of the memory map, ACPI and NVS ranges included
-       (mm/paging.c), which is where firmware puts its tables. */
+    /* The direct map holds every RAM range of the memory map (ACPI and NVS ranges included)
+       rounded out to 2 MiB (mm/paging.c): firmware tables in a reserved hole inside such a
+       block are mapped too. Anything else is refused, never mapped on demand. */
+    const uint64_t block = 2ull << 20;
+    if (pa + len < pa)
+        return 0;
     for (size_t i = 0; i < info->mmap_count; i++) {
         const struct mb2_mmap_entry *e = &info->mmap[i];
-        bool mapped = e->type == MB2_MEM_AVAILABLE || e->type == MB2_MEM_ACPI_RECLAIMABLE ||
-                      e->type == MB2_MEM_NVS;
-        if (mapped && pa >= e->base && len <= e->length && pa - e->base <= e->length - len)
+        bool ram = e->type == MB2_MEM_AVAILABLE || e->type == MB2_MEM_ACPI_RECLAIMABLE ||
+                   e->type == MB2_MEM_NVS;
+        uint64_t start = e->base & ~(block - 1);
+        uint64_t end = (e->base + e->length + block - 1) & ~(block - 1);
+        if (ram && e->length && pa >= start && pa + len <= end)
             return phys_to_virt(pa);
     }
     return 0;
@@ -234,7 +240,7 @@ static int place_vcpus(struct vm *vm, struct placement *pl, char *why, size_t si
 {
     int missing = placement_first_missing(pl, vm->cfg.cpus);
     if (missing >= 0) {
-        fmt_snprintf(why, size, "cpus=: CPU %d is not in VMX root operation (%u CPUs)", missing,
+        fmt_snprintf(why, size, "cpus: CPU %d is not in VMX root operation (%u CPUs)", missing,
                      pl->cpu_count);
         return -1;
     }

@@ -242,6 +242,8 @@ static void run_slice(void *arg)
         v->host_state_cpu_set = true;
     }
     spin_lock(&vm->lock);
+    if (vm->platform == VM_PLATFORM_PC)
+        vdev_timers_run(&vm->dev.timers, start); /* a halted vCPU may be due an interrupt */
     bool wait = must_wait(vm, v, vm->platform == VM_PLATFORM_PC);
     spin_unlock(&vm->lock);
     if (wait) {
@@ -292,7 +294,9 @@ static void retire(struct vcpu *v)
     if (__atomic_sub_fetch(&vm->vcpus_live, 1, __ATOMIC_ACQ_REL))
         return;
     spin_lock(&sys.console_lock);
-    vm_console_guest_ended(&sys.console, vm->g.index);
+    for (unsigned i = 0; i < sys.count; i++)
+        if (sys.vms[i] == vm)
+            vm_console_guest_ended(&sys.console, i);
     vm_report(vm);
     vm_destroy(vm);
     spin_unlock(&sys.console_lock);
