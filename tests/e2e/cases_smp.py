@@ -324,7 +324,11 @@ def vcpus_spread(name, vcpus, ncpus):
     return check
 
 
-def ipitest_case(vcpus, ncpus):
+def ipitest_case(vcpus, ncpus, pingpong=False):
+    """ipitest's checks with `vcpus` vCPUs on --cpus=ncpus. With pingpong, a second ipitest
+    guest (`ping`, vcpus=2, cmdline=pingpong) runs beside it: its round trips must all come
+    back, and neither guest may see the other's IPIs (a stray vector halts ipitest's CPU with
+    `unexpected vector`, and would upset the counts)."""
     name = "ipi%d" % vcpus
     g = re.escape(name)
     log = [r"^\[%s\] ipitest: madt lists %d local APICs$" % (g, vcpus)]
@@ -332,8 +336,13 @@ def ipitest_case(vcpus, ncpus):
     log += [r"^\[%s\] ipitest: PASS %s$" % (g, c) for c in IPITEST_CHECKS]
     log += [r"^\[%s\] ipitest: %d passed, 0 failed$" % (g, len(IPITEST_CHECKS)),
             verdict(name, r"exit\(0\)"), vmx_root(ncpus), END_OK]
-    guest = "%s::name=%s vcpus=%d" % (IPITEST, name, vcpus)
-    return Case("smp-ipitest-%d" % vcpus, ["--emu=bochs", "--cpus=%d" % ncpus, guest], 0, log=log,
+    guests = ["%s::name=%s vcpus=%d" % (IPITEST, name, vcpus)]
+    if pingpong:
+        guests.append("%s::name=ping vcpus=2 cmdline=pingpong" % IPITEST)
+        log += [r"^\[ping\] ipitest: ipi round trip median \d+ ticks min=\d+ max=\d+ samples=101$",
+                r"^\[ping\] ipitest: PASS pingpong$", r"^\[ping\] ipitest: 1 passed, 0 failed$",
+                verdict("ping", r"exit\(0\)")]
+    return Case("smp-ipitest-%d" % vcpus, ["--emu=bochs", "--cpus=%d" % ncpus] + guests, 0, log=log,
                 not_log=NO_CRASH + [r"ipitest: FAIL", r"ipitest: unexpected vector"],
                 check=all_of(one_boot_one_end, vmx_root_once, vcpus_spread(name, vcpus, ncpus)),
                 timeout=SMP_TIMEOUT_S)
@@ -402,9 +411,10 @@ CASES = [
     # Two CPU-bound guests on two CPUs take about the time of one (bound PARALLEL_BOUND).
     Case("smp-two-guests-parallel", [], script=two_guests_parallel, timeout=3 * SMP_TIMEOUT_S),
     # INIT/SIPI and IPIs between vCPUs: 2 vCPUs on 2 CPUs (every IPI crosses CPUs), 4 vCPUs
-    # on 2 CPUs (IPIs to vCPUs on the same CPU and on the other one).
+    # on 2 CPUs (IPIs to vCPUs on the same CPU and on the other one) beside a second SMP
+    # guest measuring IPI round trips (IPIs stay inside their guest).
     ipitest_case(2, 2),
-    ipitest_case(4, 2),
+    ipitest_case(4, 2, pingpong=True),
     # An IPI storm on CPU 0 does not slow a guest on CPU 1 (bound STORM_BOUND).
     Case("smp-ipi-storm-isolation", [], script=storm_isolation, timeout=2 * SMP_TIMEOUT_S),
     # The hostile suite spread over two CPUs: the same verdicts as on one.
