@@ -138,7 +138,8 @@
 %define TSC_HZ_DEFAULT    50000000    ; Bochs' ips, when CPUID leaf 0x15 gives nothing
 %define STORM_TICKS       100000000   ; 2 s at 50 MHz: longer than a cpuburn run beside it
 %define PING_SAMPLES      101         ; odd: the median is one sample
-%define ICR_SPINS         1000000     ; polls of the delivery-status bit before sending anyway
+%define ICR_SPINS         1000        ; polls of the delivery-status bit before sending anyway
+                                      ; (it clears within a microsecond; hv never sets it)
 ; mailbox commands (AP idle loop)
 %define CMD_NONE          0
 %define CMD_FIXED_TO_BSP  1
