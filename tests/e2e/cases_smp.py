@@ -15,8 +15,8 @@ Guests: build/guests/cpuburn.elf (guests/smp/cpuburn.c: 25M DEC/JNZ iterations, 
 
 Timing. Under Bochs the TSC counts emulated instructions (with several CPUs every CPU's TSC
 advances together, one tick per instruction each), so the ratios below do not depend on how
-loaded the host is. A guest's time is hv's: from `hv: ready` (the TSC of the last prefixed
-line before it) to the TSC of the first line of its end report (`  NAME: exits ...`, printed
+loaded the host is. A guest's time is hv's: from `hv: ready` (the largest line-prefix TSC
+before it) to the TSC of the first line of its end report (`  NAME: exits ...`, printed
 with the verdict); the guests' own `ticks=` are reported beside it. The cases that measure
 write their figures to NOTE_FILE (shown after `PASS name`) and into their failure reason.
 
