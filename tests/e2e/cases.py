@@ -17,6 +17,8 @@ To add a case, append a Case to CASES. Fields:
   script        optional function(case_dir) -> None or a failure reason: the case runs
                 hvrun itself (args, status and the regexes are then unused)
   keep          pass --keep=build/e2e/NAME (default True)
+  (a case that measures something, e.g. a ratio, may write it to NOTE_FILE in its folder:
+  the harness shows it after `PASS name`; a failure's reason should carry it too)
   timeout       seconds; passed as --timeout=SEC unless args already hold a --timeout
 
 The serial log has \\r removed. GRUB's output comes first, then hv's. Ordinary hv lines may
@@ -29,6 +31,8 @@ from dataclasses import dataclass, field
 from typing import Callable, List, Optional
 
 DEFAULT_TIMEOUT_S = 300
+# The figures a case measured, in its build/e2e/NAME folder (shown after `PASS name`).
+NOTE_FILE = "note.txt"
 
 
 @dataclass
