@@ -235,13 +235,32 @@ static uint64_t slice_from_cmdline(const char *cmdline)
 }
 
 /* Builds the VM for module i in slot `slot`; a refused guest gets its verdict line at once. */
+/* A cpus= mask as the key's own syntax, e.g. "0-2,5". */
+static void format_cpu_list(uint32_t mask, char *buf, size_t size)
+{
+    size_t n = 0;
+    buf[0] = 0;
+    for (unsigned i = 0; i < 32 && n < size; i++) {
+        if (!((mask >> i) & 1))
+            continue;
+        unsigned last = i;
+        while (last + 1 < 32 && ((mask >> (last + 1)) & 1))
+            last++;
+        n += (size_t)fmt_snprintf(buf + n, size - n, last > i ? "%s%u-%u" : "%s%u", n ? "," : "",
+                                  i, last);
+        i = last;
+    }
+}
+
 /* Each vCPU's home CPU (vmx/vm/placement.h): least loaded among cpus= (or all), for good. */
 static int place_vcpus(struct vm *vm, struct placement *pl, char *why, size_t size)
 {
     int missing = placement_first_missing(pl, vm->cfg.cpus);
     if (missing >= 0) {
-        fmt_snprintf(why, size, "cpus: CPU %d is not in VMX root operation (%u CPUs)", missing,
-                     pl->cpu_count);
+        char list[48];
+        format_cpu_list(vm->cfg.cpus, list, sizeof(list));
+        fmt_snprintf(why, size, "cpus=%s: CPU %d is not in VMX root operation (%u CPUs)", list,
+                     missing, pl->cpu_count);
         return -1;
     }
     for (unsigned i = 0; i < vm->vcpu_count; i++) {

@@ -73,7 +73,9 @@ static uint64_t switch_xcr0(uint64_t loaded, uint64_t want)
    CONSOLE_RX_POLL_US, so typed keys are fetched before the UART's FIFO overruns. */
 static void arm_preemption_timer(const struct sched_cpu *sc)
 {
-    uint64_t span = sc->slice_tsc < sc->rx_poll_tsc ? sc->slice_tsc : sc->rx_poll_tsc;
+    uint64_t span = sc->slice_tsc;
+    if (cpu_id() == 0 && sc->rx_poll_tsc < span) /* only CPU 0 polls the console */
+        span = sc->rx_poll_tsc;
     uint64_t ticks = span >> vmx_config.preemption_timer_shift;
     vmcs_write32(VMCS_PREEMPTION_TIMER_VALUE,
                  (uint32_t)(ticks > PREEMPT_TIMER_MAX ? PREEMPT_TIMER_MAX
@@ -198,7 +200,8 @@ static bool enter_once(struct vm *vm, struct vcpu *v, struct sched_cpu *sc, uint
     if (timers) {
         uint64_t next = vdev_timers_next(timers), end = start + sc->slice_tsc;
         uint64_t poll = sc->rx_polled + sc->rx_poll_tsc;
-        end = end < poll ? end : poll;
+        if (cpu_id() == 0) /* only CPU 0 polls the console (poll_console_input) */
+            end = end < poll ? end : poll;
         arm_preemption_timer_until(now, next < end ? next : end);
     }
     vcpu_write_back(v);
