@@ -203,6 +203,10 @@ struct vlapic {
 
 void vlapic_init(struct vlapic *a, const struct vdev_host *host, struct vdev_timers *timers,
                  unsigned apic_id, bool bsp, vlapic_eoi_fn eoi, vlapic_ipi_fn ipi, void *cb_ctx);
+/* An INIT (virtual INIT IPI, vmx/vcpu/vcpu_startup.h): the power-up register state except the
+   APIC ID; the mode (xAPIC, x2APIC, disabled) and the BSP flag stay. Pending interrupts, the
+   pending NMI and the timer are dropped. */
+void vlapic_reset_on_init(struct vlapic *a);
 /* The state firmware leaves (MP spec virtual-wire mode): APIC software-enabled, LINT0 ExtINT,
    LINT1 NMI, both unmasked. hv has no BIOS; the VM calls this for the BSP if it wants PIC
    interrupts to reach a guest that does not program its APIC. */
