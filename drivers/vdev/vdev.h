@@ -145,7 +145,9 @@ unsigned vdev_isa_to_gsi(unsigned irq);
 
 /* ---- the timer service ---- */
 
-#define VDEV_MAX_TIMERS 8
+/* The PIT, the RTC and one local APIC timer per vCPU (8 at most), with room to spare:
+   vmx/vm/vm_devices.c checks that a full virtual PC fits. */
+#define VDEV_MAX_TIMERS 16
 
 struct vdev_timer {
     void (*fire)(void *dev, uint64_t now); /* may re-arm itself */

@@ -271,6 +271,21 @@ static void test_single_vcpu_broadcast_is_not_a_drop(void **state)
     assert_int_equal(vm.dev.pc.ipis_dropped, 1); /* nobody else exists */
 }
 
+/* The most vCPUs a guest may have: every local APIC (and its timer) exists, and a broadcast
+   reaches them all. */
+static void test_eight_vcpus(void **state)
+{
+    (void)state;
+    make_vm(GUEST_VCPUS_MAX);
+    icr(5, XAPIC_BROADCAST, ICR_FIXED | VEC);
+    assert_int_equal(pending_on(VEC), 0xFFu);
+    icr(0, 7, ICR_NMI);
+    assert_int_equal(nmi_on(), 1u << 7);
+    vlapic_mmio_write(apic(7), APIC_OFF_TDCR, 0xB);   /* divide by 1 */
+    vlapic_mmio_write(apic(7), APIC_OFF_TMICT, 1000); /* its timer can be armed */
+    assert_true(vdev_timers_next(&vm.dev.timers) != UINT64_MAX);
+}
+
 static void ioapic_route(unsigned gsi, uint32_t dest, uint32_t low)
 {
     const struct vdev_mmio_range *r = vdev_bus_find_mmio(&vm.dev.bus, VIOAPIC_BASE, 4);
@@ -336,6 +351,7 @@ int main(void)
         T4(test_x2apic_sender),
         T2(test_nonexistent_destination_is_dropped),
         T2(test_single_vcpu_broadcast_is_not_a_drop),
+        T4(test_eight_vcpus),
         T4(test_ioapic_reaches_other_vcpus),
         T4(test_each_vcpu_sees_its_own_apic_page),
     };

@@ -13,6 +13,10 @@
 #include "vmx/vm/vm.h"
 
 #define KHZ 1000u
+/* Timers of a virtual PC: the PIT's, the RTC's and every local APIC's. */
+#define PC_FIXED_TIMERS 2u
+_Static_assert(VDEV_MAX_TIMERS >= PC_FIXED_TIMERS + GUEST_VCPUS_MAX,
+               "the timer service holds a virtual PC with the most vCPUs");
 
 struct vrtc_time vm_rtc_boot_time = {2000, 1, 1, 0, 0, 0};
 
