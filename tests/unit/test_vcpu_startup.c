@@ -28,6 +28,7 @@ static int setup(void **state)
     (void)state;
     assert_non_null(fake_vm_pc(&vm, "startup", 2));
     ap = &vm.vcpus[1];
+    ap->vpid = 2;
     fake_vmcs_set(VMCS_GUEST_CS_SELECTOR, 0x10);
     fake_vmcs_set(VMCS_GUEST_CS_BASE, 0);
     fake_vmcs_set(VMCS_GUEST_DS_SELECTOR, 0x18);
@@ -100,7 +101,9 @@ static void test_init_resets_the_vcpu_and_waits_for_sipi(void **state)
     assert_false(vlapic_take_nmi(ap->lapic));
     assert_int_equal(vlapic_mmio_read(ap->lapic, APIC_OFF_SVR), APIC_SVR_RESET);
     assert_int_equal(vlapic_mmio_read(ap->lapic, APIC_OFF_ID), 1u << APIC_ID_SHIFT);
-    assert_false(vm.vcpus[0].wait_for_sipi); /* the other vCPU is untouched */
+    assert_false(vm.vcpus[0].wait_for_sipi);        /* the other vCPU is untouched */
+    assert_int_equal(fake_vmcs_invvpid_count(), 1); /* INIT flushes its TLB */
+    assert_int_equal(fake_vmcs_invvpid_call(0).vpid, ap->vpid);
 }
 
 /* An x2APIC stays in x2APIC mode with its ID-derived LDR; the BSP flag stays (10.12.5.1). */

@@ -68,7 +68,9 @@ static void drop_pending_events(struct vcpu *v)
 }
 
 /* The processor state of Table 9-1's INIT column, written into the VMCS. MSRs (PAT, MTRRs,
-   SYSCALL), the TSC and the FPU/SSE area are left as they are. */
+   SYSCALL), the TSC and the FPU/SSE area are left as they are (the x87 part, which INIT resets,
+   is not: the guest initializes its FPU before using it), and EDX holds 0, not the processor
+   signature. */
 static void init_cpu_state(struct vcpu *v)
 {
     uint64_t cr0_kept = vcpu_visible_cr0(v) & INIT_CR0_KEPT;
@@ -85,6 +87,7 @@ static void init_cpu_state(struct vcpu *v)
     vcpu_debug_reset(v);
     drop_pending_events(v);
     v->halted = false;
+    vcpu_flush_guest_tlb(v); /* Table 9-1: INIT invalidates the TLBs */
 }
 
 static void take_init(struct vcpu *v)
