@@ -217,8 +217,9 @@ void vlapic_set_virtual_wire(struct vlapic *a);
    writes dropped (SDM APIC 10.12.2). */
 uint32_t vlapic_mmio_read(struct vlapic *a, unsigned offset);
 void vlapic_mmio_write(struct vlapic *a, unsigned offset, uint32_t value);
-/* For vdev_bus_add_mmio(bus, "lapic", VLAPIC_BASE_ADDR, VLAPIC_PAGE_SIZE, &vlapic_mmio_ops, a):
-   1-8 byte reads take bytes of the 32-bit register; writes other than 4 bytes are dropped. */
+/* For the bus: each processor sees its own local APIC at VLAPIC_BASE_ADDR, so a VM registers
+   its array of APICs as a banked range (vdev_bus_add_mmio_banked, one bank per vCPU). 1-8 byte
+   reads take bytes of the 32-bit register; writes other than 4 bytes are dropped. */
 extern const struct vdev_mmio_ops vlapic_mmio_ops;
 
 /* x2APIC MSRs 0x800-0x8FF; -1 = #GP (not in x2APIC mode, reserved MSR, read of a write-only or
