@@ -17,6 +17,7 @@
 #define PC_FIXED_TIMERS 2u
 _Static_assert(VDEV_MAX_TIMERS >= PC_FIXED_TIMERS + GUEST_VCPUS_MAX,
                "the timer service holds a virtual PC with the most vCPUs");
+_Static_assert(GUEST_VCPUS_MAX <= VAPIC_SET_MAX, "a vapic_set names every vCPU");
 
 struct vrtc_time vm_rtc_boot_time = {2000, 1, 1, 0, 0, 0};
 
