@@ -307,8 +307,8 @@ void hw_invlpg(uintptr_t va)
 struct fake_kicks fake_kicks;
 
 /* Defined here, in an object every VM test links, so the linker never takes vmx/vm/sched.o
-   (which needs the boot code) for it. */
-void sched_kick_vcpu(struct vcpu *v)
+   (which needs the boot code) for it; weak, so a test that links sched.o gets the real one. */
+__attribute__((weak)) void sched_kick_vcpu(struct vcpu *v)
 {
     if (fake_kicks.count < FAKE_KICK_LOG)
         fake_kicks.vcpu[fake_kicks.count] = v;
