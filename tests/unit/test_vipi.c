@@ -258,6 +258,9 @@ static void test_nonexistent_destination_is_dropped(void **state)
     assert_int_equal(startup_on(VCPU_STARTUP_INIT | VCPU_STARTUP_SIPI), 0);
     icr(0, 1, ICR_FIXED | VEC); /* the existing one still works */
     assert_int_equal(pending_on(VEC), 1u << 1);
+    icr(0, 1, APIC_DM_SMI << APIC_ICR_DM_SHIFT); /* not modelled: dropped and counted too */
+    assert_int_equal(vm.dev.pc.ipis_dropped, 5);
+    assert_int_equal(kicked(NULL), 1u << 1); /* the fixed one's kick only */
 }
 
 /* A one-vCPU VM: a broadcast is the sender's only, and no drop. */

@@ -114,6 +114,13 @@ static void ipi_to(struct vm *vm, unsigned i, unsigned mode, unsigned vector)
     }
 }
 
+/* SMI and ExtINT IPIs are not modelled (and ExtINT is no IPI: SDM APIC 10.6.1). */
+static bool ipi_mode_modelled(unsigned mode)
+{
+    return mode == APIC_DM_FIXED || mode == APIC_DM_LOWEST || mode == APIC_DM_NMI ||
+           mode == APIC_DM_INIT || mode == APIC_DM_STARTUP;
+}
+
 /* The share of an IPI the sender's APIC left to the VM (drivers/vdev/vlapic.h, vlapic_ipi_fn):
    fixed and NMI messages that name other vCPUs (the sender's own share is delivered already),
    every INIT and SIPI (the sender's own included: an INIT to itself resets it too). A
@@ -130,9 +137,7 @@ static void lapic_ipi(void *ctx, unsigned src, uint32_t dest, unsigned shorthand
     const struct vapic_dest d = {dest, shorthand, logical, x2apic};
     vapic_set set = vapic_dest_set(pc->lapic, vm->vcpu_count, sender, &d);
     vapic_set self = sender < vm->vcpu_count ? 1u << sender : 0;
-    bool modelled = mode == APIC_DM_FIXED || mode == APIC_DM_LOWEST || mode == APIC_DM_NMI ||
-                    mode == APIC_DM_INIT || mode == APIC_DM_STARTUP;
-    if (!set || !modelled) {
+    if (!set || !ipi_mode_modelled(mode)) {
         pc->ipis_dropped++;
         return;
     }
