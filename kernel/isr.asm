@@ -65,6 +65,19 @@ isr_common:
     add rsp, 16                     ; vector and error code
     iretq
 
+; hv's own interrupts (kernel/smp.h): they only end an idle CPU's HLT; trap_dispatch EOIs them.
+%define SMP_TIMER_VECTOR 0xF1
+%define SMP_KICK_VECTOR  0xF2
+global isr_smp_timer, isr_smp_kick
+isr_smp_timer:
+    push 0
+    push SMP_TIMER_VECTOR
+    jmp isr_common
+isr_smp_kick:
+    push 0
+    push SMP_KICK_VECTOR
+    jmp isr_common
+
 section .rodata
 align 8
 isr_table:

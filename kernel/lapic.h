@@ -17,3 +17,7 @@ bool lapic_x2apic(void);
    it. Returns 0, or -1 when the send never completed. */
 int lapic_send(uint32_t apic_id, uint32_t icr_lo);
 void lapic_eoi(void);
+/* The local APIC timer in TSC-deadline mode (SDM "TSC-Deadline Mode"): interrupt `vector` when
+   the TSC reaches `deadline`; 0 disarms. lapic_tsc_deadline() says whether the CPU has it. */
+bool lapic_tsc_deadline(void);
+void lapic_timer_deadline(unsigned vector, uint64_t deadline);

@@ -1,5 +1,6 @@
 #include "kernel/lapic.h"
 #include "kernel/lib/apic.h"
+#include "kernel/lib/cpuid_leaves.h"
 #include "kernel/lib/fmt.h"
 #include "kernel/lib/hw.h"
 #include "kernel/lib/msr.h"
@@ -92,4 +93,18 @@ int lapic_send(uint32_t apic_id, uint32_t icr_lo)
 void lapic_eoi(void)
 {
     lapic_write(LAPIC_REG_EOI, 0);
+}
+
+bool lapic_tsc_deadline(void)
+{
+    struct cpuid_regs r;
+    hw_cpuid(CPUID_LEAF_FEATURES, 0, &r);
+    return r.ecx & CPUID_1_ECX_TSC_DEADLINE;
+}
+
+void lapic_timer_deadline(unsigned vector, uint64_t deadline)
+{
+    /* Mode first: a deadline written while the LVT is in another mode is ignored (SDM). */
+    lapic_write(LAPIC_REG_LVT_TIMER, LAPIC_LVT_TIMER_TSC_DEADLINE | vector);
+    hw_wrmsr(MSR_IA32_TSC_DEADLINE, deadline);
 }

@@ -246,8 +246,8 @@ static void format_cpu_list(uint32_t mask, char *buf, size_t size)
         unsigned last = i;
         while (last + 1 < 32 && ((mask >> (last + 1)) & 1))
             last++;
-        n += (size_t)fmt_snprintf(buf + n, size - n, last > i ? "%s%u-%u" : "%s%u", n ? "," : "",
-                                  i, last);
+        n += (size_t)fmt_snprintf(buf + n, size - n, last > i ? "%s%u-%u" : "%s%u", n ? "," : "", i,
+                                  last);
         i = last;
     }
 }

@@ -31,5 +31,11 @@ void smp_wait_aps_done(void);
 
 /* Host IPIs (kernel/lapic.h), by hv CPU id. A kick makes the CPU leave VMX non-root operation
    (an external-interrupt exit, acknowledged on exit); it does nothing else on its own. */
-#define SMP_KICK_VECTOR 0xF2u
+#define SMP_KICK_VECTOR  0xF2u
+#define SMP_TIMER_VECTOR 0xF1u /* this CPU's local APIC timer, armed only while it idles */
 void smp_kick(unsigned cpu);
+/* Halts this CPU until its kick IPI or the TSC reaches `deadline` (the local APIC timer in
+   TSC-deadline mode), with interrupts on only for the HLT. Without TSC-deadline mode it returns
+   at once (the caller's loop polls). Call with the caller's "may I sleep" state published: an
+   IPI that arrives after that ends the HLT at once (STI's one-instruction shadow). */
+void smp_idle_until(uint64_t deadline);

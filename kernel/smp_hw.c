@@ -40,6 +40,7 @@ enum ap_state { AP_STARTING, AP_ONLINE, AP_FAILED };
 static struct {
     unsigned online;
     uint64_t tsc_hz;
+    bool tsc_deadline; /* the local APICs have TSC-deadline mode: idle CPUs halt */
     smp_ap_bringup_fn bringup;
     smp_work_fn work;            /* written before work_gen is bumped */
     unsigned work_gen;           /* bumped for each smp_release_aps (atomic) */
@@ -165,6 +166,7 @@ unsigned smp_start_aps(const struct mb2_info *info, uint64_t mbi_phys, const uin
 {
     smp.tsc_hz = tsc_hz;
     smp.bringup = bringup;
+    smp.tsc_deadline = lapic_tsc_deadline();
     uint32_t bsp = this_cpu()->apic_id;
     if (count <= 1)
         return smp.online;
@@ -199,4 +201,13 @@ void smp_wait_aps_done(void)
 void smp_kick(unsigned cpu)
 {
     lapic_send(percpu_of(cpu)->apic_id, LAPIC_ICR_DM_FIXED | LAPIC_ICR_ASSERT | SMP_KICK_VECTOR);
+}
+
+void smp_idle_until(uint64_t deadline)
+{
+    if (!smp.tsc_deadline)
+        return;
+    lapic_timer_deadline(SMP_TIMER_VECTOR, deadline);
+    __asm__ volatile("sti; hlt; cli" ::: "memory");
+    lapic_timer_deadline(SMP_TIMER_VECTOR, 0);
 }

@@ -1,5 +1,7 @@
 /* hv's own exceptions: the IDT and a full dump. Any exception in hv is a hv bug: dump, end. */
 #include "kernel/trap.h"
+#include "kernel/lapic.h"
+#include "kernel/smp.h"
 #include "kernel/lib/hw.h"
 #include "kernel/log.h"
 #include "kernel/panic.h"
@@ -19,7 +21,10 @@ struct idt_gate {
 
 extern const uint64_t isr_table[EXC_COUNT];
 extern char __hv_start[], __hv_end[];
-static struct idt_gate idt[EXC_COUNT] __attribute__((aligned(16)));
+extern const char isr_smp_timer[], isr_smp_kick[];
+/* The 32 exceptions and hv's two interrupt vectors (kernel/smp.h); the rest are not present. */
+#define IDT_VECTORS 256
+static struct idt_gate idt[IDT_VECTORS] __attribute__((aligned(16)));
 
 static uint8_t ist_for(unsigned vector)
 {
@@ -35,17 +40,22 @@ static uint8_t ist_for(unsigned vector)
     }
 }
 
+static void set_gate(unsigned v, uint64_t handler)
+{
+    idt[v] = (struct idt_gate){.offset_lo = handler & 0xFFFF,
+                               .selector = SEL_KERNEL_CS,
+                               .ist = ist_for(v),
+                               .type_attr = IDT_GATE_INTERRUPT,
+                               .offset_mid = (handler >> 16) & 0xFFFF,
+                               .offset_hi = handler >> 32};
+}
+
 void trap_init(void)
 {
-    for (unsigned v = 0; v < EXC_COUNT; v++) {
-        uint64_t handler = isr_table[v];
-        idt[v] = (struct idt_gate){.offset_lo = handler & 0xFFFF,
-                                   .selector = SEL_KERNEL_CS,
-                                   .ist = ist_for(v),
-                                   .type_attr = IDT_GATE_INTERRUPT,
-                                   .offset_mid = (handler >> 16) & 0xFFFF,
-                                   .offset_hi = handler >> 32};
-    }
+    for (unsigned v = 0; v < EXC_COUNT; v++)
+        set_gate(v, isr_table[v]);
+    set_gate(SMP_TIMER_VECTOR, (uintptr_t)isr_smp_timer);
+    set_gate(SMP_KICK_VECTOR, (uintptr_t)isr_smp_kick);
     trap_load();
 }
 
@@ -103,6 +113,11 @@ static void dump_frame(const struct trap_frame *f)
 
 void trap_dispatch(struct trap_frame *f)
 {
+    /* hv takes interrupts only in smp_idle_until's HLT: the wake-up is all they are for. */
+    if (f->vector == SMP_TIMER_VECTOR || f->vector == SMP_KICK_VECTOR) {
+        lapic_eoi();
+        return;
+    }
     uint64_t cr2 = hw_read_cr2();
     const char *guard = stack_guard_find(cr2);
     /* Overflowing a stack faults on its guard page; pushing the #PF frame faults again: #DF. */

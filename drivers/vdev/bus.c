@@ -23,8 +23,9 @@ int vdev_bus_add_io(struct vdev_bus *bus, const char *name, uint16_t base, uint1
     return 0;
 }
 
-int vdev_bus_add_mmio(struct vdev_bus *bus, const char *name, uint64_t base, uint64_t size,
-                      const struct vdev_mmio_ops *ops, void *dev)
+int vdev_bus_add_mmio_banked(struct vdev_bus *bus, const char *name, uint64_t base, uint64_t size,
+                             const struct vdev_mmio_ops *ops, void *devs, size_t stride,
+                             unsigned banks)
 {
     if (bus->mmio_count == VDEV_MAX_MMIO || !size || base + size < base)
         return -1;
@@ -33,7 +34,26 @@ int vdev_bus_add_mmio(struct vdev_bus *bus, const char *name, uint64_t base, uin
         if (base < m->base + m->size && m->base < base + size)
             return -1;
     }
-    bus->mmio[bus->mmio_count++] = (struct vdev_mmio_range){name, base, size, ops, dev};
+    bus->mmio[bus->mmio_count++] =
+        (struct vdev_mmio_range){name, base, size, ops, devs, stride, banks};
+    return 0;
+}
+
+int vdev_bus_add_mmio(struct vdev_bus *bus, const char *name, uint64_t base, uint64_t size,
+                      const struct vdev_mmio_ops *ops, void *dev)
+{
+    return vdev_bus_add_mmio_banked(bus, name, base, size, ops, dev, 0, 0);
+}
+
+int vdev_mmio_dev(const struct vdev_mmio_range *r, unsigned vcpu, void **dev)
+{
+    if (!r->banks) {
+        *dev = r->dev;
+        return 0;
+    }
+    if (vcpu >= r->banks)
+        return -1;
+    *dev = (char *)r->dev + (size_t)vcpu * r->bank_stride;
     return 0;
 }
 

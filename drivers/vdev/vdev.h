@@ -62,11 +62,16 @@ struct vdev_io_range {
     void *dev;
 };
 
+/* A range is served by one device, or banked: one device per vCPU (a local APIC: every
+   processor sees its own at the same address), `banks` of them `bank_stride` bytes apart from
+   `dev`. */
 struct vdev_mmio_range {
     const char *name;
     uint64_t base, size;
     const struct vdev_mmio_ops *ops;
     void *dev;
+    size_t bank_stride;
+    unsigned banks; /* 0: not banked, `dev` serves every vCPU */
 };
 
 #define VDEV_UNCLAIMED_LOG_MAX 16 /* unclaimed ports logged per VM: a port scan must not flood */
@@ -89,6 +94,13 @@ int vdev_bus_add_io(struct vdev_bus *bus, const char *name, uint16_t base, uint1
 /* Claims guest-physical [base, base+size); -1 when empty, wrapping, overlapping or full. */
 int vdev_bus_add_mmio(struct vdev_bus *bus, const char *name, uint64_t base, uint64_t size,
                       const struct vdev_mmio_ops *ops, void *dev);
+/* The same for a banked range: vCPU i's accesses go to (char *)devs + i * stride, i < banks. */
+int vdev_bus_add_mmio_banked(struct vdev_bus *bus, const char *name, uint64_t base, uint64_t size,
+                             const struct vdev_mmio_ops *ops, void *devs, size_t stride,
+                             unsigned banks);
+/* The device that serves vCPU `vcpu`'s accesses to range `r` into *dev; -1 for a banked range
+   with no bank for that vCPU. */
+int vdev_mmio_dev(const struct vdev_mmio_range *r, unsigned vcpu, void **dev);
 /* One port access of `size` (1, 2, 4) bytes. An unclaimed port reads all ones and drops writes
    (nothing reaches real hardware); the first VDEV_UNCLAIMED_LOG_MAX ports are logged. */
 uint32_t vdev_bus_in(struct vdev_bus *bus, uint16_t port, unsigned size);
@@ -133,7 +145,9 @@ unsigned vdev_isa_to_gsi(unsigned irq);
 
 /* ---- the timer service ---- */
 
-#define VDEV_MAX_TIMERS 8
+/* The PIT, the RTC and one local APIC timer per vCPU (8 at most), with room to spare:
+   vmx/vm/vm_devices.c checks that a full virtual PC fits. */
+#define VDEV_MAX_TIMERS 16
 
 struct vdev_timer {
     void (*fire)(void *dev, uint64_t now); /* may re-arm itself */

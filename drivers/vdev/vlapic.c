@@ -3,6 +3,7 @@
  * Programmable Interrupt Controller (APIC)", cited as "SDM APIC 10.x").
  */
 #include "drivers/vdev/vlapic.h"
+#include "drivers/vdev/vapic_dest.h"
 #include "kernel/lib/string.h"
 #include "kernel/log.h"
 #include "kernel/panic.h"
@@ -427,6 +428,16 @@ void vlapic_init(struct vlapic *a, const struct vdev_host *host, struct vdev_tim
     reset_regs(a);
 }
 
+/* SDM APIC 10.4.7.3 and 10.12.5.1 ("x2APIC State Transitions"): INIT keeps the APIC ID and
+   the mode (IA32_APIC_BASE EN, EXTD and BSP are unchanged) and initializes every other
+   register; in x2APIC mode the LDR stays the one derived from the ID (it is read-only there). */
+void vlapic_reset_on_init(struct vlapic *a)
+{
+    reset_regs(a);
+    if (vlapic_x2apic_mode(a))
+        a->ldr = vapic_x2apic_ldr(a->apic_id);
+}
+
 void vlapic_set_virtual_wire(struct vlapic *a)
 {
     a->svr |= APIC_SVR_ENABLE;
@@ -550,26 +561,12 @@ void vlapic_set_cr8(struct vlapic *a, uint64_t cr8)
 
 /* ---- IPIs (SDM APIC 10.6) ---- */
 
-/* Does `dest` (physical or logical, SDM APIC 10.6.2) name this APIC? */
+/* Does `dest` (physical or logical, SDM APIC 10.6.2) name this APIC? The format is its own
+   mode's (drivers/vdev/vapic_dest.h). */
 static bool dest_is_me(const struct vlapic *a, uint32_t dest, bool logical)
 {
-    if (vlapic_x2apic_mode(a)) {
-        if (dest == X2APIC_BROADCAST)
-            return true;
-        if (!logical)
-            return dest == a->apic_id;
-        /* cluster in bits 31:16, a bit mask of members in 15:0 (SDM APIC 10.12.10.2) */
-        return (dest >> 16) == (a->ldr >> 16) && (dest & a->ldr & 0xFFFFu);
-    }
-    dest &= XAPIC_BROADCAST;
-    if (dest == XAPIC_BROADCAST)
-        return true;
-    if (!logical)
-        return dest == a->apic_id;
-    uint32_t lid = a->ldr >> APIC_ID_SHIFT;
-    if ((a->dfr & APIC_DFR_MODEL_MASK) == APIC_DFR_MODEL_MASK) /* flat model */
-        return (dest & lid) != 0;
-    return (dest >> 4) == (lid >> 4) && (dest & lid & 0xFu); /* cluster model */
+    const struct vapic_dest d = {dest, APIC_SH_NONE, logical, vlapic_x2apic_mode(a)};
+    return vapic_dest_names(a, &d);
 }
 
 static void send_ipi(struct vlapic *a, uint32_t lo, uint32_t dest)
@@ -609,12 +606,6 @@ static void self_ipi(struct vlapic *a, uint32_t vector)
 }
 
 /* ---- register reads and writes common to both interfaces ---- */
-
-static uint32_t x2apic_ldr(uint32_t id)
-{
-    /* SDM APIC 10.12.10.2: cluster ID = ID[19:4] in bits 31:16, bit ID[3:0] in 15:0 */
-    return ((id >> 4) << 16) | (1u << (id & 0xFu));
-}
 
 static uint32_t reg_read(const struct vlapic *a, unsigned idx)
 {
@@ -871,7 +862,7 @@ int vlapic_set_base(struct vlapic *a, uint64_t value)
     if (!to)
         reset_regs(a); /* no register state survives disabling, except the ID */
     else if (to & APIC_BASE_EXTD)
-        a->ldr = x2apic_ldr(a->apic_id); /* SDM APIC 10.12.10.2: set on entering x2APIC */
+        a->ldr = vapic_x2apic_ldr(a->apic_id); /* SDM APIC 10.12.10.2: set on entering x2APIC */
     a->base_flags = to;
     changed(a);
     return 0;

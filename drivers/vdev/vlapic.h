@@ -203,6 +203,10 @@ struct vlapic {
 
 void vlapic_init(struct vlapic *a, const struct vdev_host *host, struct vdev_timers *timers,
                  unsigned apic_id, bool bsp, vlapic_eoi_fn eoi, vlapic_ipi_fn ipi, void *cb_ctx);
+/* An INIT (virtual INIT IPI, vmx/vcpu/vcpu_startup.h): the power-up register state except the
+   APIC ID; the mode (xAPIC, x2APIC, disabled) and the BSP flag stay. Pending interrupts, the
+   pending NMI and the timer are dropped. */
+void vlapic_reset_on_init(struct vlapic *a);
 /* The state firmware leaves (MP spec virtual-wire mode): APIC software-enabled, LINT0 ExtINT,
    LINT1 NMI, both unmasked. hv has no BIOS; the VM calls this for the BSP if it wants PIC
    interrupts to reach a guest that does not program its APIC. */
@@ -213,8 +217,9 @@ void vlapic_set_virtual_wire(struct vlapic *a);
    writes dropped (SDM APIC 10.12.2). */
 uint32_t vlapic_mmio_read(struct vlapic *a, unsigned offset);
 void vlapic_mmio_write(struct vlapic *a, unsigned offset, uint32_t value);
-/* For vdev_bus_add_mmio(bus, "lapic", VLAPIC_BASE_ADDR, VLAPIC_PAGE_SIZE, &vlapic_mmio_ops, a):
-   1-8 byte reads take bytes of the 32-bit register; writes other than 4 bytes are dropped. */
+/* For the bus: each processor sees its own local APIC at VLAPIC_BASE_ADDR, so a VM registers
+   its array of APICs as a banked range (vdev_bus_add_mmio_banked, one bank per vCPU). 1-8 byte
+   reads take bytes of the 32-bit register; writes other than 4 bytes are dropped. */
 extern const struct vdev_mmio_ops vlapic_mmio_ops;
 
 /* x2APIC MSRs 0x800-0x8FF; -1 = #GP (not in x2APIC mode, reserved MSR, read of a write-only or

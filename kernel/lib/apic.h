@@ -14,11 +14,14 @@
 #define LAPIC_REG_ESR         0x280u
 #define LAPIC_REG_ICR_LO      0x300u
 #define LAPIC_REG_ICR_HI      0x310u
+#define LAPIC_REG_LVT_TIMER   0x320u
 #define LAPIC_X2APIC_MSR(off) (0x800u + ((off) >> 4))
 
-#define LAPIC_XAPIC_ID_SHIFT  24 /* xAPIC ID register bits 31:24 */
-#define LAPIC_SVR_ENABLE      (1u << 8)
-#define LAPIC_SPURIOUS_VECTOR 0xFFu
+#define LAPIC_XAPIC_ID_SHIFT         24 /* xAPIC ID register bits 31:24 */
+#define LAPIC_SVR_ENABLE             (1u << 8)
+#define LAPIC_SPURIOUS_VECTOR        0xFFu
+#define LAPIC_LVT_TIMER_TSC_DEADLINE (2u << 17) /* LVT timer mode, bits 18:17 */
+#define LAPIC_LVT_TIMER_TSC_DEADLINE (2u << 17) /* LVT timer mode bits 18:17 */
 
 /* ICR low word */
 #define LAPIC_ICR_DM_FIXED         (0u << 8)

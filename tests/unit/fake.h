@@ -15,10 +15,6 @@ extern size_t fake_log_len;
 void fake_log_reset(void); /* also makes hv's console take guest lines again */
 /* hv's console holds CONSOLE_GUEST_BACKLOG bytes: guest lines wait (guest_console_drain). */
 extern bool fake_console_full;
-/* sched_kick_vcpu calls (vmx/vm/sched.h), in order; fake_kick_count may exceed the array. */
-struct vcpu;
-extern struct vcpu *fake_kicked[64];
-extern unsigned fake_kick_count;
 
 /* Runs stmt and asserts that it panics with a message containing substr. */
 #define EXPECT_PANIC(stmt, substr)                                                                 \

@@ -12,6 +12,7 @@
 #include "tests/unit/fake_frames.h"
 #include "tests/unit/fake_vmcs.h"
 #include "vmx/cpu/vmx.h"
+#include "vmx/vm/sched.h"
 
 #define PORT_COUNT    0x10000
 #define PORT_FLOATING 0xFFFFFFFFu /* an unclaimed ISA port reads all ones */
@@ -55,6 +56,7 @@ void fake_hw_reset(void)
     memset(&vmx_caps, 0, sizeof(vmx_caps));
     memset(&vmx_config, 0, sizeof(vmx_config));
     fake_hw_halt_jmp = NULL;
+    memset(&fake_kicks, 0, sizeof(fake_kicks));
     /* The machine's RAM: allocations succeed again. Referencing fake_frames.c here also makes
        the linker take its frame allocator, never mm/frame.c (which needs the linker script). */
     fake_frames_fail_after(-1);
@@ -300,6 +302,19 @@ void hw_invlpg(uintptr_t va)
 {
     fake_hw.invlpgs++;
     fake_hw.last_invlpg = va;
+}
+
+/* ---- the scheduler's kick (vmx/vm/sched.h) ---- */
+
+struct fake_kicks fake_kicks;
+
+/* Defined here, in an object every VM test links, so the linker never takes vmx/vm/sched.o
+   (which needs the boot code) for it; weak, so a test that links sched.o gets the real one. */
+__attribute__((weak)) void sched_kick_vcpu(struct vcpu *v)
+{
+    if (fake_kicks.count < FAKE_KICK_LOG)
+        fake_kicks.vcpu[fake_kicks.count] = v;
+    fake_kicks.count++;
 }
 
 /* ---- per-CPU data (kernel/percpu_hw.c reads GS base on the machine) ---- */

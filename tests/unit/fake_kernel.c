@@ -117,14 +117,3 @@ enum log_level log_get_level(void)
 {
     return log_current_level;
 }
-
-/* ---- vmx/vm/sched.c: kicks are recorded (the host tests run no scheduler) ---- */
-struct vcpu *fake_kicked[64];
-unsigned fake_kick_count;
-
-void sched_kick_vcpu(struct vcpu *v)
-{
-    if (fake_kick_count < sizeof(fake_kicked) / sizeof(fake_kicked[0]))
-        fake_kicked[fake_kick_count] = v;
-    fake_kick_count++;
-}

@@ -316,6 +316,22 @@ struct vcpu *fake_vm_reset(struct vm *vm, const char *name)
     return &vm->vcpus[0];
 }
 
+struct vcpu *fake_vm_pc(struct vm *vm, const char *name, unsigned vcpus)
+{
+    struct vcpu *v = fake_vm_reset(vm, name);
+    vm->platform = VM_PLATFORM_PC;
+    vm->vcpu_count = vcpus;
+    for (unsigned i = 0; i < vcpus; i++) {
+        vm->vcpus[i].guest = &vm->g;
+        vm->vcpus[i].id = i;
+        exit_msr_reset_vcpu(&vm->vcpus[i]);
+        vcpu_debug_reset(&vm->vcpus[i]);
+    }
+    if (vm_devices_init(vm))
+        return 0;
+    return v;
+}
+
 void fake_vm_cpu_model(struct vm *vm, uint64_t tsc_khz)
 {
     cpu_model_build(&vm->cpu_model, tsc_khz);

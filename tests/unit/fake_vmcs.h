@@ -119,6 +119,17 @@ void fake_hw_set_port_input(uint16_t port, uint32_t v);
 unsigned fake_hw_port_log_count(void);
 struct fake_port_io fake_hw_port_log(unsigned i); /* the oldest FAKE_HW_PORT_LOG accesses */
 
+/* ---- the scheduler's kick (vmx/vm/sched.h sched_kick_vcpu; tests/unit/fake_hw.c) ---- */
+
+#define FAKE_KICK_LOG 32
+struct vcpu;
+/* Every sched_kick_vcpu call since fake_hw_reset: the first FAKE_KICK_LOG vCPUs, in order. */
+struct fake_kicks {
+    unsigned count;
+    struct vcpu *vcpu[FAKE_KICK_LOG];
+};
+extern struct fake_kicks fake_kicks;
+
 /* ---- test VMs ---- */
 struct vm;
 struct vcpu;
@@ -126,6 +137,9 @@ struct vcpu;
    it, links its vCPU (and marks it as having no EPT), gives it the CPU model of the (empty)
    fake machine and the vCPU its power-on MSRs, as vm_create does. Returns the vCPU. */
 struct vcpu *fake_vm_reset(struct vm *vm, const char *name);
+/* fake_vm_reset for a virtual PC with `vcpus` vCPUs (ids 0..vcpus-1) and its devices wired by
+   vm_devices_init, as vm_create does. Returns vCPU 0, or NULL when the devices failed. */
+struct vcpu *fake_vm_pc(struct vm *vm, const char *name, unsigned vcpus);
 /* Rebuilds the VM's CPU model (vm_create's step) from the fake machine's CPUID table and
    vmx_config as they are now: call after changing either. */
 void fake_vm_cpu_model(struct vm *vm, uint64_t tsc_khz);

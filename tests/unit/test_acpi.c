@@ -332,8 +332,9 @@ static struct madt_counts check_madt(const struct test_ram *r, const struct acpi
 static void test_madt(void **state)
 {
     (void)state;
-    const unsigned counts[] = {1, 4, 8};
-    for (unsigned i = 0; i < 3; i++) {
+    /* vcpus=N: N enabled local APICs with IDs 0..N-1 (the vCPU ids, CPUID leaf 1 EBX[31:24]) */
+    const unsigned counts[] = {1, 2, 4, 8};
+    for (unsigned i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
         struct test_ram *r = ram_new();
         struct acpi_tables t;
         build(r, counts[i], &t);

@@ -179,6 +179,36 @@ static void test_apic_access_write_is_emulated(void **state)
     assert_int_equal(fake_vmcs_get(VMCS_GUEST_RIP), RIP0 + sizeof(insn));
 }
 
+/* With several vCPUs the xAPIC page is banked (vmx/vm/vm_devices.c): vCPU 1's APIC-access exit
+   reaches vCPU 1's local APIC, not vCPU 0's. */
+static void test_apic_access_reaches_the_accessing_vcpus_apic(void **state)
+{
+    (void)state;
+    static struct vlapic apics[2];
+    vdev_bus_init(&vm.dev.bus, &host);
+    for (unsigned i = 0; i < 2; i++) {
+        vlapic_init(&apics[i], &host, &timers, i, i == 0, 0, 0, 0);
+        vlapic_mmio_write(&apics[i], APIC_OFF_SVR, APIC_SVR_ENABLE | APIC_SVR_RESET);
+    }
+    assert_int_equal(vdev_bus_add_mmio_banked(&vm.dev.bus, "lapic", VLAPIC_BASE_ADDR,
+                                              VLAPIC_PAGE_SIZE, &vlapic_mmio_ops, apics,
+                                              sizeof(apics[0]), 2),
+                     0);
+    struct vcpu *v1 = &vm.vcpus[1];
+    v1->guest = &vm.g;
+    v1->id = 1;
+    v1->lapic = &apics[1];
+    v1->regs.gpr[REG_RDX] = 0x1234;
+    const uint8_t insn[] = {0x89, 0x15, 0x80, 0x03, 0xE0, 0xFE}; /* mov %edx,0xFEE00380 */
+    memcpy(ram + RIP0, insn, sizeof(insn));
+    fake_vmcs_set(VMCS_EXIT_QUALIFICATION, QUAL_TYPE(1) | APIC_OFF_TMICT);
+    fake_vcpu_exit(v1, exit_handle_apic_access);
+    assert_false(vm.g.ended);
+    assert_int_equal(apics[1].tmict, 0x1234);
+    assert_int_equal(apics[0].tmict, 0);
+    assert_int_equal(apic.tmict, 0);
+}
+
 static void test_apic_access_fetch_and_page_walk_kill(void **state)
 {
     (void)state;
@@ -271,6 +301,7 @@ int main(void)
         T(test_apic_write_without_page_kills),
         T(test_apic_access_read_of_ppr_is_emulated),
         T(test_apic_access_write_is_emulated),
+        T(test_apic_access_reaches_the_accessing_vcpus_apic),
         T(test_apic_access_fetch_and_page_walk_kill),
         T(test_tpr_threshold_follows_blocked_vector),
         T(test_x2apic_mode_unmaps_the_page_and_back),

@@ -247,6 +247,30 @@ static void test_topology_leaf_1f(void **state)
     check_topology(CPUID_LEAF_TOPOLOGY_V2);
 }
 
+/* Every vCPU of an 8-vCPU VM sees its own APIC ID in leaf 1 EBX[31:24] and as its x2APIC ID in
+   leaves 0xB and 0x1F EDX; one logical processor per package in leaf 1 (EBX[23:16] = 1, HTT
+   clear) and in the topology leaves (one per SMT and core level, shift 0): N vCPUs are N
+   single-CPU packages with APIC IDs 0..N-1, as the MADT lists them. */
+static void test_apic_ids_of_every_vcpu(void **state)
+{
+    (void)state;
+    fake_hw_set_cpuid(CPUID_LEAF_VENDOR, 0, regs(0x1F, 0, 0, 0));
+    fake_hw_set_cpuid(CPUID_LEAF_FEATURES, 0, regs(LEAF1_EAX, LEAF1_EBX, ALL_ONES, ALL_ONES));
+    for (unsigned id = 0; id < GUEST_VCPUS_MAX; id++) {
+        v->id = id;
+        struct cpuid_regs r = guest(CPUID_LEAF_FEATURES, 0);
+        assert_int_equal(r.ebx >> CPUID_1_EBX_APIC_ID_SHIFT, id);
+        assert_int_equal((r.ebx >> CPUID_1_EBX_LOGICAL_SHIFT) & 0xFF, 1);
+        assert_int_equal(r.edx & CPUID_1_EDX_HTT, 0);
+        for (uint32_t sub = 0; sub < 2; sub++) {
+            assert_int_equal(guest(CPUID_LEAF_TOPOLOGY, sub).edx, id);
+            assert_int_equal(guest(CPUID_LEAF_TOPOLOGY_V2, sub).edx, id);
+            assert_int_equal(guest(CPUID_LEAF_TOPOLOGY, sub).eax & 0x1F, 0);
+            assert_int_equal(guest(CPUID_LEAF_TOPOLOGY, sub).ebx, 1);
+        }
+    }
+}
+
 /* ---- leaf 0xD ---- */
 
 static void test_xsave_leaf0_sizes(void **state)
@@ -423,6 +447,7 @@ int main(void)
         cmocka_unit_test_setup(test_pmu_leaf_zeroed, setup),
         cmocka_unit_test_setup(test_topology_leaf_b, setup),
         cmocka_unit_test_setup(test_topology_leaf_1f, setup),
+        cmocka_unit_test_setup(test_apic_ids_of_every_vcpu, setup),
         cmocka_unit_test_setup(test_xsave_leaf0_sizes, setup),
         cmocka_unit_test_setup(test_xsave_without_avx512, setup),
         cmocka_unit_test_setup(test_xsave_subleaves, setup),

@@ -96,6 +96,44 @@ static void test_read_device_into_register(void **state)
     assert_int_equal(fake_vmcs_get(VMCS_GUEST_RIP), RIP0 + sizeof(insn));
 }
 
+/* A banked range (the local APIC's page): the access goes to the accessing vCPU's bank. */
+static void bank_write(void *d, uint64_t offset, unsigned size, uint64_t value)
+{
+    (void)offset, (void)size;
+    *(uint64_t *)d = value;
+}
+
+static const struct vdev_mmio_ops bank_ops = {0, bank_write};
+
+static void test_banked_range_reaches_the_vcpus_own_device(void **state)
+{
+    (void)state;
+    static uint64_t banks[2];
+    banks[0] = banks[1] = 0;
+    assert_int_equal(vdev_bus_add_mmio_banked(&vm.dev.bus, "banked", MMIO_BASE + 0x1000, 0x10,
+                                              &bank_ops, banks, sizeof(banks[0]), 2),
+                     0);
+    vm.vcpus[1].guest = &vm.g;
+    vm.vcpus[1].id = 1;
+    v = &vm.vcpus[1];
+    v->regs.gpr[REG_RDX] = 0x55;
+    const uint8_t insn[] = {0x89, 0x15, 0x00, 0x10, 0xC0, 0xFE}; /* mov %edx,0xFEC01000 */
+    ept_violation_at(MMIO_BASE + 0x1000, insn, sizeof(insn));
+    assert_false(vm.g.ended);
+    assert_int_equal(banks[0], 0);
+    assert_int_equal(banks[1], 0x55);
+    /* a vCPU with no bank: the write is dropped, the instruction completes */
+    vm.vcpus[2].guest = &vm.g;
+    vm.vcpus[2].id = 2;
+    v = &vm.vcpus[2];
+    fake_vmcs_set(VMCS_GUEST_RIP, RIP0);
+    ept_violation_at(MMIO_BASE + 0x1000, insn, sizeof(insn));
+    assert_false(vm.g.ended);
+    assert_int_equal(banks[0], 0);
+    assert_int_equal(banks[1], 0x55);
+    assert_int_equal(fake_vmcs_get(VMCS_GUEST_RIP), RIP0 + sizeof(insn));
+}
+
 static void test_undecodable_access_ends_guest(void **state)
 {
     (void)state;
@@ -130,6 +168,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_write_register_to_device, setup),
         cmocka_unit_test_setup(test_read_device_into_register, setup),
+        cmocka_unit_test_setup(test_banked_range_reaches_the_vcpus_own_device, setup),
         cmocka_unit_test_setup(test_undecodable_access_ends_guest, setup),
         cmocka_unit_test_setup(test_access_crossing_range_end_ends_guest, setup),
         cmocka_unit_test_setup(test_unclaimed_gpa_is_still_an_ept_kill, setup),

@@ -23,6 +23,7 @@ static int setup(void **state)
 {
     (void)state;
     fake_hw_reset();
+    fake_vmcs_reset(); /* the VM's devices reach the vCPU code (INIT/SIPI) and so the VMCS */
     fake_log_reset();
     memset(&vm, 0, sizeof(vm));
     strcpy(vm.cfg.name, "vdevtest");

@@ -44,7 +44,8 @@ void exit_handle_external_interrupt(struct vcpu *v)
     if (!(info & INTR_INFO_VALID))
         return;
     lapic_eoi();
-    if ((info & INTR_INFO_VECTOR_MASK) == SMP_KICK_VECTOR)
+    unsigned vector = info & INTR_INFO_VECTOR_MASK;
+    if (vector == SMP_KICK_VECTOR || vector == SMP_TIMER_VECTOR) /* a late idle wake-up */
         return;
     if (!v->guest->ext_int_warned)
         log_warn("vm %s: external interrupt exit (info 0x%x) ignored", v->guest->name, info);
@@ -58,16 +59,24 @@ void exit_handle_triple_fault(struct vcpu *v)
     guest_end(v->guest, v->lapic ? "reset" : "triple-fault");
 }
 
+/* A real INIT signal reached this CPU in VMX non-root operation (SDM vol. 3 "INIT Signals": it
+   causes a VM exit instead of resetting the CPU). hv never sends INIT to a CPU while it runs a
+   guest, and a guest's INIT IPIs are virtual (vmx/vcpu/vcpu_startup.h), so this is a stray
+   signal from outside: said, and otherwise ignored; the guest goes on. */
 void exit_handle_init(struct vcpu *v)
 {
-    /* Recorded for SMP guests (not yet supported): a single-vCPU guest ignores INIT. */
-    log_info("vm %s: INIT signal recorded", v->guest->name);
+    log_warn("vm %s: stray INIT signal to this CPU in guest mode ignored (hv sends none; guest "
+             "INIT IPIs are virtual)",
+             v->guest->name);
 }
 
+/* A real SIPI exits only in the wait-for-SIPI activity state (SDM vol. 3 "Start-up IPIs"), which
+   hv never enters: unexpected, said, ignored. */
 void exit_handle_sipi(struct vcpu *v)
 {
-    log_info("vm %s: SIPI vector 0x%llx recorded", v->guest->name,
-             (unsigned long long)vcpu_exit_qualification(v));
+    log_warn("vm %s: stray SIPI (vector 0x%llx) to this CPU in guest mode ignored (hv never "
+             "uses wait-for-SIPI; guest SIPIs are virtual)",
+             v->guest->name, (unsigned long long)vcpu_exit_qualification(v));
 }
 
 void exit_handle_event_window(struct vcpu *v)

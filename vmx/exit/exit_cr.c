@@ -11,7 +11,6 @@
  */
 #include "kernel/log.h"
 #include "kernel/lib/msr.h"
-#include "kernel/panic.h"
 #include "kernel/lib/x86.h"
 #include "vmx/exit/exit.h"
 #include "mm/guest_mem.h"
@@ -87,16 +86,6 @@ static struct cr_state read_state(struct vcpu *v)
 static bool pae_paging(const struct cr_state *s)
 {
     return (s->cr0 & CR0_PG) && (s->cr4 & CR4_PAE) && !(s->efer & EFER_LMA);
-}
-
-/* The guest's own MOV to CR would have dropped its VPID-tagged translations; an emulated one
-   must too (§29.4.3.3). Single-context INVVPID is a requirement checked at VMX init. */
-static void flush_guest_tlb(const struct vcpu *v)
-{
-    if (v->vpid == 0)
-        return; /* no VPID: every VM entry and exit flushes anyway */
-    if (vmx_invvpid(INVVPID_SINGLE_CONTEXT, v->vpid, 0) != VMX_OK)
-        panic("INVVPID single-context failed for VPID %u", (unsigned)v->vpid);
 }
 
 /* Reads the four PDPTEs PAE paging will use; -1 (the MOV raises #GP) when the table is not in
@@ -193,7 +182,7 @@ static enum cr_result write_cr0(struct vcpu *v, const struct cr_state *cur, uint
     if (load)
         write_pdptes(pdpte);
     if (changed & CR0_FLUSH_BITS)
-        flush_guest_tlb(v);
+        vcpu_flush_guest_tlb(v); /* as the guest's own MOV to CR would */
     return CR_OK;
 }
 
@@ -221,7 +210,7 @@ static enum cr_result write_cr4(struct vcpu *v, const struct cr_state *cur, uint
     if (load)
         write_pdptes(pdpte);
     if (changed & CR4_FLUSH_BITS)
-        flush_guest_tlb(v);
+        vcpu_flush_guest_tlb(v); /* as the guest's own MOV to CR would */
     return CR_OK;
 }
 
@@ -250,7 +239,7 @@ static enum cr_result write_cr3(struct vcpu *v, const struct cr_state *cur, uint
     if (load)
         write_pdptes(pdpte);
     if (flush)
-        flush_guest_tlb(v);
+        vcpu_flush_guest_tlb(v); /* as the guest's own MOV to CR would */
     return CR_OK;
 }
 

@@ -58,11 +58,13 @@ bool exit_mmio_emulate(struct vcpu *v, uint64_t gpa)
         return true;
     }
     uint64_t offset = gpa - r->base;
+    void *dev;
+    bool served = vdev_mmio_dev(r, v->id, &dev) == 0; /* banked: this vCPU's own local APIC */
     if (in.write) {
-        if (r->ops->write)
-            r->ops->write(r->dev, offset, in.size, mmio_write_value(&in, vcpu_reg(v, in.reg)));
+        if (r->ops->write && served)
+            r->ops->write(dev, offset, in.size, mmio_write_value(&in, vcpu_reg(v, in.reg)));
     } else {
-        uint64_t value = r->ops->read ? r->ops->read(r->dev, offset, in.size) : ~0ull;
+        uint64_t value = r->ops->read && served ? r->ops->read(dev, offset, in.size) : ~0ull;
         vcpu_set_reg(v, in.reg, mmio_read_result(&in, vcpu_reg(v, in.reg), value));
     }
     vcpu_advance_rip(v, in.len);

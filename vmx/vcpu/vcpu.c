@@ -1,6 +1,7 @@
 /* vCPU register access and event injection (SDM vol. 3 §27.6 "Event injection"). */
 #include "vmx/vcpu/vcpu.h"
 #include "kernel/log.h"
+#include "kernel/panic.h"
 #include "kernel/lib/msr.h"
 #include "kernel/lib/x86.h"
 #include "vmx/vcpu/guest.h"
@@ -8,6 +9,8 @@
 #include "vmx/vcpu/vcpu_intr.h"
 #include "vmx/cpu/vmcs.h"
 #include "vmx/cpu/vmx.h"
+#include "vmx/cpu/vmx_arch.h"
+#include "vmx/cpu/vmx_ops.h"
 
 #define PENDING_DBG_BS (1ull << 14) /* single step (SDM vol. 3 §25.4.2, Table 25-4) */
 #define LOW32          0xFFFFFFFFull
@@ -311,4 +314,13 @@ void vcpu_deliver_events_slow(struct vcpu *v)
     /* After delivery: the accepted vector is in ISR, which the virtual-APIC page shows. */
     if (vcpu_has_apicv(v))
         vcpu_apicv_before_entry(v);
+}
+
+/* Single-context INVVPID is a requirement checked at VMX init: a failure is an hv bug. */
+void vcpu_flush_guest_tlb(const struct vcpu *v)
+{
+    if (v->vpid == 0)
+        return; /* no VPID: every VM entry and exit flushes anyway */
+    if (vmx_invvpid(INVVPID_SINGLE_CONTEXT, v->vpid, 0) != VMX_OK)
+        panic("INVVPID single-context failed for VPID %u", (unsigned)v->vpid);
 }

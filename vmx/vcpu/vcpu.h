@@ -219,6 +219,10 @@ uint64_t vcpu_visible_cr4(struct vcpu *v);
 /* Enables or disables interrupt- and NMI-window exiting (only a VMWRITE when it changes). */
 void vcpu_set_window_exiting(struct vcpu *v, uint32_t bits, bool on);
 
+/* Drops the vCPU's VPID-tagged translations (SDM vol. 3 §29.4.3.3), as the guest's own MOV to CR,
+   or an INIT, would have dropped them from a real TLB. */
+void vcpu_flush_guest_tlb(const struct vcpu *v);
+
 /* Event injection (SDM §27.6): queued, delivered at the next entry the guest can take it. */
 void vcpu_inject_exception(struct vcpu *v, unsigned vector, bool has_error_code, uint32_t error);
 void vcpu_inject_gp0(struct vcpu *v);

@@ -34,6 +34,9 @@ struct sched_cpu {
     unsigned queued;
     struct vcpu *running; /* the vCPU whose slice runs now, or NULL */
     bool resched;         /* another vCPU of the queue has an event: end the slice (atomic) */
+    bool entered;         /* a slice of this round entered a guest */
+    bool idle;            /* halted in smp_idle_until: a kick must send the IPI (atomic) */
+    unsigned kicks;       /* kicks of this queue's vCPUs so far (atomic) */
 };
 static struct sched_cpu sched_cpus[MAX_CPUS];
 
@@ -146,13 +149,11 @@ static void kick_siblings(struct vm *vm, const struct vcpu *v)
             sched_kick_vcpu(&vm->vcpus[i]);
 }
 
-/* Virtual INIT/SIPI posted by another vCPU (vmx/vcpu/vcpu_startup.h) and the state that keeps a
-   vCPU out of the guest: before its SIPI, in HLT with nothing to deliver, or with a full console
-   ring (vmx/vcpu/guest_console.h). Called with the VM's lock held and the VMCS current. */
+/* What keeps a vCPU out of the guest: before its SIPI (vmx/vcpu/vcpu_startup.h), in HLT with
+   nothing to deliver, or with a full console ring (vmx/vcpu/guest_console.h). Called with the
+   VM's lock held. */
 static bool must_wait(struct vm *vm, struct vcpu *v, bool pc)
 {
-    if (__atomic_load_n(&v->startup_pending, __ATOMIC_ACQUIRE))
-        vcpu_take_startup(v);
     return !vcpu_runnable(v) || (pc && waits_for_interrupt(v)) || guest_console_backlogged(&vm->g);
 }
 
@@ -182,7 +183,9 @@ static bool enter_once(struct vm *vm, struct vcpu *v, struct sched_cpu *sc, uint
     spin_lock(&vm->lock);
     if (timers)
         vdev_timers_run(timers, now);
-    if (must_wait(vm, v, timers != 0)) {
+    /* An INIT or SIPI posted meanwhile is taken at the next slice's start, before the vCPU's
+       FPU, MSR and debug state is loaded (an INIT resets them). */
+    if (vcpu_startup_pending(v) || must_wait(vm, v, timers != 0)) {
         spin_unlock(&vm->lock);
         return false;
     }
@@ -205,6 +208,7 @@ static bool enter_once(struct vm *vm, struct vcpu *v, struct sched_cpu *sc, uint
         arm_preemption_timer_until(now, next < end ? next : end);
     }
     vcpu_write_back(v);
+    sc->entered = true;
     *xcr0 = switch_xcr0(*xcr0, v->guest_xcr0);
     int status = vmx_enter(&v->regs, v->launched);
     __atomic_store_n(&v->in_guest, false, __ATOMIC_RELEASE);
@@ -247,6 +251,7 @@ static void run_slice(void *arg)
     spin_lock(&vm->lock);
     if (vm->platform == VM_PLATFORM_PC)
         vdev_timers_run(&vm->dev.timers, start); /* a halted vCPU may be due an interrupt */
+    vcpu_take_startup(v); /* INIT/SIPI another vCPU posted, with the VMCS current */
     bool wait = must_wait(vm, v, vm->platform == VM_PLATFORM_PC);
     spin_unlock(&vm->lock);
     if (wait) {
@@ -275,11 +280,13 @@ void sched_kick_vcpu(struct vcpu *v)
 {
     struct sched_cpu *home = &sched_cpus[v->home_cpu];
     struct vcpu *running = __atomic_load_n(&home->running, __ATOMIC_ACQUIRE);
+    __atomic_add_fetch(&home->kicks, 1, __ATOMIC_SEQ_CST); /* the home CPU will not sleep now */
     if (running != v)
         __atomic_store_n(&home->resched, true, __ATOMIC_RELEASE); /* v gets its turn sooner */
     if (v->home_cpu == cpu_id())
         return; /* this CPU looks at v before entering it again */
-    if (__atomic_load_n(&v->in_guest, __ATOMIC_SEQ_CST) ||
+    if (__atomic_load_n(&home->idle, __ATOMIC_SEQ_CST) ||
+        __atomic_load_n(&v->in_guest, __ATOMIC_SEQ_CST) ||
         (running && __atomic_load_n(&running->in_guest, __ATOMIC_SEQ_CST)))
         smp_kick(v->home_cpu);
 }
@@ -330,12 +337,55 @@ static void init_cpu(struct sched_cpu *sc, const struct sched_config *cfg)
     this_cpu()->sched = sc;
 }
 
+/* How long an idle CPU may halt: until the earliest device timer of its virtual-PC vCPUs (a
+   halted vCPU's local APIC timer wakes it), at most SCHED_IDLE_MAX_US (guest timeouts are
+   checked that often), and on CPU 0 at most the console's poll period. */
+#define SCHED_IDLE_MAX_US 10000u
+static uint64_t idle_deadline(const struct sched_cpu *sc, uint64_t now)
+{
+    uint64_t until = now + sys.cfg.tsc_hz / 1000000 * SCHED_IDLE_MAX_US;
+    if (cpu_id() == 0) {
+        uint64_t console =
+            now + (sys.console.period_ticks < sc->rx_poll_tsc ? sys.console.period_ticks
+                                                              : sc->rx_poll_tsc);
+        until = console < until ? console : until;
+    }
+    for (unsigned i = 0; i < sc->queued; i++) {
+        struct vm *vm = vm_of(sc->queue[i]);
+        if (sc->queue[i]->retired || vm->platform != VM_PLATFORM_PC)
+            continue;
+        spin_lock(&vm->lock);
+        uint64_t next = vdev_timers_next(&vm->dev.timers);
+        spin_unlock(&vm->lock);
+        until = next < until ? next : until;
+    }
+    return until;
+}
+
+/* A round in which no vCPU of this CPU entered its guest (all wait, or none is left): halt
+   until a kick or the next deadline instead of spinning (under Bochs a spinning CPU takes the
+   emulator's time from the busy ones). `kicks` was read before the round: a kick since then
+   means there is something to look at. */
+static void idle(struct sched_cpu *sc, unsigned kicks_before)
+{
+    uint64_t now = hw_rdtsc(), until = idle_deadline(sc, now);
+    if (until <= now)
+        return;
+    __atomic_store_n(&sc->idle, true, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&sc->kicks, __ATOMIC_SEQ_CST) == kicks_before &&
+        __atomic_load_n(&sys.vms_live, __ATOMIC_ACQUIRE))
+        smp_idle_until(until);
+    __atomic_store_n(&sc->idle, false, __ATOMIC_SEQ_CST);
+}
+
 /* Every CPU's loop: round-robin over its own run queue until no VM is left anywhere. */
 static void cpu_loop(void)
 {
     struct sched_cpu *sc = &sched_cpus[cpu_id()];
     init_cpu(sc, &sys.cfg);
     while (__atomic_load_n(&sys.vms_live, __ATOMIC_ACQUIRE)) {
+        unsigned kicks = __atomic_load_n(&sc->kicks, __ATOMIC_SEQ_CST);
+        sc->entered = false;
         for (unsigned i = 0; i < sc->queued; i++) {
             struct vcpu *v = sc->queue[i];
             if (v->retired)
@@ -347,7 +397,8 @@ static void cpu_loop(void)
             serve_console(sc);
         }
         serve_console(sc);
-        hw_pause();
+        if (!sc->entered)
+            idle(sc, kicks);
     }
 }
 

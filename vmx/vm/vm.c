@@ -23,6 +23,7 @@
 #include "vmx/cpu/vpid.h"
 #include "vmx/vcpu/vcpu_apicv.h"
 #include "vmx/vcpu/vcpu_debug.h"
+#include "vmx/vcpu/vcpu_startup.h"
 
 #define BITMAP_ALL_ONES 0xFF
 #define XCR0_INITIAL    1 /* x87 only, the power-on value */
@@ -347,7 +348,7 @@ int vm_create(struct vm *vm, unsigned index, const void *image, size_t image_len
     vm->g.vcpus = vm->vcpus;
     vm->g.vcpu_count = vm->vcpu_count;
     for (unsigned i = 1; i < vm->vcpu_count; i++)
-        vm->vcpus[i].wait_for_sipi = true; /* APs wait for INIT-SIPI-SIPI (MP spec) */
+        vcpu_startup_reset_ap(&vm->vcpus[i]); /* APs wait for INIT-SIPI-SIPI (MP spec) */
     vm->created = true;
     if (build(vm, image, image_len, mods, nmods, why, why_size)) {
         vm_destroy(vm);

@@ -4,14 +4,20 @@
    go to the local APICs, a local APIC's EOI of a level-triggered vector goes back to the
    IOAPIC. */
 #include "drivers/uart16550.h"
+#include "drivers/vdev/vapic_dest.h"
 #include "kernel/lib/hw.h"
 #include "kernel/log.h"
 #include "vmx/loader/acpi.h"
+#include "vmx/vcpu/vcpu_startup.h"
 #include "vmx/vm/sched.h"
 #include "vmx/vm/vm.h"
 
-#define APIC_DEST_BROADCAST 0xFFu /* xAPIC physical destination "all" */
-#define KHZ                 1000u
+#define KHZ 1000u
+/* Timers of a virtual PC: the PIT's, the RTC's and every local APIC's. */
+#define PC_FIXED_TIMERS 2u
+_Static_assert(VDEV_MAX_TIMERS >= PC_FIXED_TIMERS + GUEST_VCPUS_MAX,
+               "the timer service holds a virtual PC with the most vCPUs");
+_Static_assert(GUEST_VCPUS_MAX <= VAPIC_SET_MAX, "a vapic_set names every vCPU");
 
 struct vrtc_time vm_rtc_boot_time = {2000, 1, 1, 0, 0, 0};
 
@@ -27,10 +33,10 @@ static void host_console_write(void *ctx, const char *buf, size_t len)
     guest_console_write(&vm->g, buf, len);
 }
 
+/* An interrupt, NMI, INIT or SIPI became pending for vCPU `vcpu` (its local APIC's ID, which is
+   its index): the vCPU may be in guest mode on another CPU right now. */
 static void host_kick_vcpu(void *ctx, unsigned vcpu)
 {
-    /* The device may run on another CPU than the vCPU (an IPI, an interrupt a device raised on
-       another vCPU's exit, typed input from the console service). */
     struct vm *vm = ctx;
     if (vcpu < vm->vcpu_count)
         sched_kick_vcpu(&vm->vcpus[vcpu]);
@@ -44,13 +50,12 @@ static uint64_t host_now(void *ctx)
     return hw_rdtsc();
 }
 
-/* Does local APIC `a` accept a message for `dest` (SDM vol. 3 "Determining IPI Destination"):
-   physical: its ID or the broadcast ID; logical flat model: a bit of its LDR. */
-static bool apic_matches(const struct vlapic *a, uint32_t dest, bool logical)
+/* The lowest-numbered vCPU of a set: the one a lowest-priority message goes to. hv does not
+   arbitrate priorities (SDM vol. 3 "Lowest Priority Delivery Mode" leaves the choice to the
+   chipset); the lowest index is deterministic and spreads nothing. */
+static vapic_set lowest_of(vapic_set set)
 {
-    if (!logical)
-        return dest == APIC_DEST_BROADCAST || dest == a->apic_id;
-    return (a->ldr >> 24) & dest;
+    return set & (~set + 1);
 }
 
 static void ioapic_deliver(void *ctx, uint32_t dest, bool logical, unsigned mode, unsigned vector,
@@ -62,15 +67,17 @@ static void ioapic_deliver(void *ctx, uint32_t dest, bool logical, unsigned mode
         pc->messages_dropped++; /* SMI, INIT and ExtINT messages: not modelled */
         return;
     }
-    for (unsigned i = 0; i < vm->vcpu_count; i++) {
-        if (!apic_matches(&pc->lapic[i], dest, logical))
-            continue;
+    /* A redirection entry's destination is 8 bits: the xAPIC format (82093AA, bits 63:56). */
+    const struct vapic_dest d = {dest, APIC_SH_NONE, logical, false};
+    vapic_set set = vapic_dest_set(pc->lapic, vm->vcpu_count, VAPIC_NO_SENDER, &d);
+    if (mode == APIC_DM_LOWEST)
+        set = lowest_of(set);
+    for (; set; set &= set - 1) {
+        unsigned i = (unsigned)__builtin_ctz(set);
         if (mode == APIC_DM_NMI)
             vlapic_nmi(&pc->lapic[i]); /* the vector is ignored (82093AA, delivery mode 100) */
         else
             vlapic_set_intr(&pc->lapic[i], vector, level);
-        if (mode == APIC_DM_LOWEST)
-            return; /* one recipient: the first that matches */
     }
 }
 
@@ -80,13 +87,66 @@ static void lapic_eoi(void *ctx, unsigned vector)
     vioapic_eoi(&vm->dev.pc.ioapic, vector);
 }
 
+/* One IPI's effect on one target vCPU (SDM vol. 3 APIC 10.6.1 delivery modes). Fixed and NMI
+   go into its local APIC, which kicks it when there is something to deliver; INIT and SIPI are
+   posted to the vCPU (vmx/vcpu/vcpu_startup.h) and the vCPU kicked. */
+static void ipi_to(struct vm *vm, unsigned i, unsigned mode, unsigned vector)
+{
+    struct vlapic *a = &vm->dev.pc.lapic[i];
+    switch (mode) {
+    case APIC_DM_FIXED:
+    case APIC_DM_LOWEST:
+        vlapic_set_intr(a, vector, false); /* IPIs are edge-triggered, as the sender's own share */
+        break;
+    case APIC_DM_NMI:
+        vlapic_nmi(a);
+        break;
+    case APIC_DM_INIT:
+        vcpu_post_init(&vm->vcpus[i]);
+        host_kick_vcpu(vm, i);
+        break;
+    case APIC_DM_STARTUP:
+        vcpu_post_sipi(&vm->vcpus[i], (uint8_t)vector);
+        host_kick_vcpu(vm, i);
+        break;
+    default:
+        break;
+    }
+}
+
+/* SMI and ExtINT IPIs are not modelled (and ExtINT is no IPI: SDM APIC 10.6.1). */
+static bool ipi_mode_modelled(unsigned mode)
+{
+    return mode == APIC_DM_FIXED || mode == APIC_DM_LOWEST || mode == APIC_DM_NMI ||
+           mode == APIC_DM_INIT || mode == APIC_DM_STARTUP;
+}
+
+/* The share of an IPI the sender's APIC left to the VM (drivers/vdev/vlapic.h, vlapic_ipi_fn):
+   fixed and NMI messages that name other vCPUs (the sender's own share is delivered already),
+   every INIT and SIPI (the sender's own included: an INIT to itself resets it too). A
+   lowest-priority message goes to one vCPU: the sender if it is named (delivered already), else
+   the lowest-numbered named vCPU. A message no vCPU takes is dropped and counted (an APIC ID no
+   vCPU has; SMI and ExtINT, not modelled). */
 static void lapic_ipi(void *ctx, unsigned src, uint32_t dest, unsigned shorthand, bool logical,
                       unsigned mode, unsigned vector)
 {
-    /* The sender's own share was delivered by its APIC; with one vCPU nobody else exists. */
     struct vm *vm = ctx;
-    (void)src, (void)dest, (void)shorthand, (void)logical, (void)mode, (void)vector;
-    vm->dev.pc.ipis_dropped++;
+    struct vm_pc *pc = &vm->dev.pc;
+    unsigned sender = vapic_index_of(pc->lapic, vm->vcpu_count, src);
+    bool x2apic = sender < vm->vcpu_count && vlapic_x2apic_mode(&pc->lapic[sender]);
+    const struct vapic_dest d = {dest, shorthand, logical, x2apic};
+    vapic_set set = vapic_dest_set(pc->lapic, vm->vcpu_count, sender, &d);
+    vapic_set self = sender < vm->vcpu_count ? 1u << sender : 0;
+    if (!set || !ipi_mode_modelled(mode)) {
+        pc->ipis_dropped++;
+        return;
+    }
+    if (mode == APIC_DM_LOWEST)
+        set = (set & self) ? 0 : lowest_of(set);
+    else if (mode == APIC_DM_FIXED || mode == APIC_DM_NMI)
+        set &= ~self;
+    for (; set; set &= set - 1)
+        ipi_to(vm, (unsigned)__builtin_ctz(set), mode, vector);
 }
 
 static int pc_devices_init(struct vm *vm)
@@ -111,8 +171,8 @@ static int pc_devices_init(struct vm *vm)
         vpit_attach(&pc->pit, &d->bus) || vrtc_attach(&pc->rtc, &d->bus) ||
         vkbd_attach(&pc->kbd, &d->bus) || vdev_platform_attach(&pc->platform, &d->bus) ||
         vdev_power_attach_pm1a_events(&d->power, &d->bus) ||
-        vdev_bus_add_mmio(&d->bus, "lapic", VLAPIC_BASE_ADDR, VLAPIC_PAGE_SIZE, &vlapic_mmio_ops,
-                          &pc->lapic[0]))
+        vdev_bus_add_mmio_banked(&d->bus, "lapic", VLAPIC_BASE_ADDR, VLAPIC_PAGE_SIZE,
+                                 &vlapic_mmio_ops, pc->lapic, sizeof(pc->lapic[0]), vm->vcpu_count))
         return -1;
     return 0;
 }
