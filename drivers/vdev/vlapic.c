@@ -930,5 +930,10 @@ void vlapic_apic_write(struct vlapic *a, unsigned offset)
     if (!a->vapic_page || offset >= VLAPIC_PAGE_SIZE || offset % sizeof(uint32_t))
         return;
     uint32_t value = a->vapic_page[offset / sizeof(uint32_t)];
+    /* The CPU may have virtualized the ICR-high write without an APIC-write exit of its own (it
+       is no "APIC-write emulation" trigger on every implementation: Bochs stores it only): the
+       destination is what the page holds when the low half is written, as KVM reads it. */
+    if (offset == APIC_OFF_ICR_LO)
+        a->icr_hi = a->vapic_page[APIC_OFF_ICR_HI / sizeof(uint32_t)] & APIC_ICR_HI_DEST;
     vlapic_mmio_write(a, offset, value);
 }

@@ -425,7 +425,7 @@ CASES = [
           "%s::name=badcpu cpus=5" % HELLO, "%s::name=elfsmp vcpus=2" % HELLO,
           "%s::name=toomany vcpus=9" % IPITEST, "%s::name=pinned cpus=1" % HELLO,
           "%s::name=ranged cpus=0-1" % HELLO], 3,
-         log=[rejected("badcpu", 0, r"cpus=5: CPU 5 is not in VMX root operation"),
+         log=[rejected("badcpu", 0, r"cpus=5: CPU 5 is not in VMX root operation \(2 CPUs\)"),
               rejected("elfsmp", 1, r"vcpus=2: .+"),
               rejected("toomany", 2, r"vcpus 9 out of range 1\.\.8"),
               verdict("pinned", r"exit\(0\)"), verdict("ranged", r"exit\(0\)"),

@@ -282,8 +282,10 @@ static void deliver_events(struct vcpu *v)
         write_entry_event(v, &ev);
         return;
     }
-    if (vcpu_take_nmi(v))
+    if (vcpu_take_nmi(v)) {
+        v->halted = false; /* the NMI resumes a HLT, as an interrupt does */
         queue_event(v, (struct vcpu_event){EXC_NMI, INTR_TYPE_NMI, false, 0, 0});
+    }
     if (!v->event_count) {
         deliver_external_interrupt(v);
         return;

@@ -18,6 +18,13 @@ bool vcpu_external_interrupt_pending(const struct vcpu *v)
     return vlapic_pending_intr(v->lapic) >= 0 || pic_reaches(v);
 }
 
+bool vcpu_wakeup_pending(const struct vcpu *v)
+{
+    /* An NMI ends HLT as an interrupt does (SDM vol. 3 "HLT": "an NMI, SMI, ... or an enabled
+       interrupt resumes execution"). */
+    return vcpu_external_interrupt_pending(v) || (v->lapic && v->lapic->nmi_pending);
+}
+
 int vcpu_ack_external_interrupt(struct vcpu *v)
 {
     if (!v->lapic)

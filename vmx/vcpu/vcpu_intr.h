@@ -10,6 +10,8 @@
 
 /* An external interrupt waits for the vCPU (nothing is acknowledged). */
 bool vcpu_external_interrupt_pending(const struct vcpu *v);
+/* What ends a halted vCPU's HLT: an interrupt it would take now or a pending NMI. */
+bool vcpu_wakeup_pending(const struct vcpu *v);
 /* Acknowledges the pending interrupt at injection time (the APIC moves the vector from IRR to
    ISR; the 8259 runs its INTA cycle, which may give the spurious vector) and returns the vector
    to inject, or -1 when nothing is pending. */

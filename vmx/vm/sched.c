@@ -114,7 +114,7 @@ static void poll_console_input(struct sched_cpu *sc, uint64_t now)
    run, and the slice goes to the other guests (hv polls while every guest waits). */
 static bool waits_for_interrupt(struct vcpu *v)
 {
-    return v->halted && !vcpu_external_interrupt_pending(v);
+    return v->halted && !vcpu_wakeup_pending(v);
 }
 
 /* VMLAUNCH/VMRESUME itself failed: name the VM-instruction error, dump the VMCS, stop the guest. */
