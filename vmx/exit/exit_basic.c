@@ -86,6 +86,15 @@ void exit_handle_event_window(struct vcpu *v)
     vcpu_set_window_exiting(v, PROC_INT_WINDOW_EXITING | PROC_NMI_WINDOW_EXITING, false);
 }
 
+/* Every vCPU in HLT with IF = 0 or waiting for its SIPI: nothing inside the guest can wake one. */
+static bool all_vcpus_stopped(const struct guest *g)
+{
+    for (unsigned i = 0; i < g->vcpu_count; i++)
+        if (!g->vcpus[i].wait_for_sipi && !g->vcpus[i].halted_irq_off)
+            return false;
+    return true;
+}
+
 void exit_handle_hlt(struct vcpu *v)
 {
     /* A virtual-PC guest with interrupts enabled waits for its next interrupt (the scheduler
@@ -97,6 +106,13 @@ void exit_handle_hlt(struct vcpu *v)
     if (v->lapic && (vcpu_rflags(v) & RFLAGS_IF)) {
         v->halted = true;
         return;
+    }
+    /* With IF = 0 only an NMI or INIT resumes it, which another vCPU can still send (an OS
+       parks its stopped CPUs so): the guest has ended only once none of its vCPUs can run. */
+    if (v->lapic && v->guest->vcpu_count > 1) {
+        v->halted = v->halted_irq_off = true;
+        if (!all_vcpus_stopped(v->guest))
+            return;
     }
     guest_end(v->guest, "halted");
 }

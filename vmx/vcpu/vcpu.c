@@ -283,7 +283,7 @@ static void deliver_events(struct vcpu *v)
         return;
     }
     if (vcpu_take_nmi(v)) {
-        v->halted = false; /* the NMI resumes a HLT, as an interrupt does */
+        v->halted = v->halted_irq_off = false; /* the NMI resumes a HLT */
         queue_event(v, (struct vcpu_event){EXC_NMI, INTR_TYPE_NMI, false, 0, 0});
     }
     if (!v->event_count) {

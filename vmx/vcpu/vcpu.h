@@ -104,6 +104,7 @@ struct vcpu {
     paddr_t fpu_state;    /* XSAVE/FXSAVE area (one frame) */
     struct vlapic *lapic; /* its local APIC (virtual PC guests); NULL for hv-ABI guests */
     bool halted;          /* in HLT with interrupts enabled: waits for an interrupt */
+    bool halted_irq_off; /* in HLT with IF = 0 (a multi-vCPU guest): only an NMI or INIT wakes it */
     /* Virtual INIT and SIPI (SDM vol. 3 §9.4 "Multiple-Processor (MP) Initialization"): another
        vCPU's ICR write posts them here, from any CPU (atomic bit set); this vCPU's own CPU takes
        them before its next entry (vmx/vcpu/vcpu_startup.h), with its VMCS current. */

@@ -20,9 +20,10 @@ bool vcpu_external_interrupt_pending(const struct vcpu *v)
 
 bool vcpu_wakeup_pending(const struct vcpu *v)
 {
-    /* An NMI ends HLT as an interrupt does (SDM vol. 3 "HLT": "an NMI, SMI, ... or an enabled
-       interrupt resumes execution"). */
-    return vcpu_external_interrupt_pending(v) || (v->lapic && v->lapic->nmi_pending);
+    /* An NMI ends HLT, and so does an interrupt if IF = 1 (SDM vol. 2 "HLT"); an INIT is taken
+       by the scheduler before it looks at this (vmx/vcpu/vcpu_startup.h). */
+    bool nmi = v->lapic && v->lapic->nmi_pending;
+    return v->halted_irq_off ? nmi : nmi || vcpu_external_interrupt_pending(v);
 }
 
 int vcpu_ack_external_interrupt(struct vcpu *v)

@@ -86,7 +86,7 @@ static void init_cpu_state(struct vcpu *v)
     v->guest_xcr0 = XCR0_X87;
     vcpu_debug_reset(v);
     drop_pending_events(v);
-    v->halted = false;
+    v->halted = v->halted_irq_off = false;
     vcpu_flush_guest_tlb(v); /* Table 9-1: INIT invalidates the TLBs */
 }
 
