@@ -321,6 +321,8 @@ struct vcpu *fake_vm_pc(struct vm *vm, const char *name, unsigned vcpus)
     struct vcpu *v = fake_vm_reset(vm, name);
     vm->platform = VM_PLATFORM_PC;
     vm->vcpu_count = vcpus;
+    vm->g.vcpus = vm->vcpus; /* as vm_create links them */
+    vm->g.vcpu_count = vcpus;
     for (unsigned i = 0; i < vcpus; i++) {
         vm->vcpus[i].guest = &vm->g;
         vm->vcpus[i].id = i;

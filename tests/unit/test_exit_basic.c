@@ -7,6 +7,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <stdbool.h>
+#include "drivers/vdev/vlapic.h"
+#include "vmx/vcpu/vcpu_intr.h"
 #include "kernel/smp.h"
 #include "kernel/lib/x86.h"
 #include "vmx/exit/exit.h"
@@ -166,6 +168,35 @@ static void test_hlt_with_queued_event_continues(void **state)
     assert_false(vm.g.ended);
     assert_int_equal(fake_vmcs_get(VMCS_GUEST_RIP), RIP0 + 1); /* the event returns past HLT */
     assert_int_equal(v->event_count, 1);
+}
+
+/*
+ * SMP (issue 14): a vCPU of a multi-vCPU virtual-PC guest that executes HLT with IF = 0 is
+ * parked, not the guest's end: another vCPU can still wake it with an NMI or INIT (an OS parks
+ * its stopped CPUs so). Expected: the guest ends `halted` only when every vCPU is parked or
+ * waits for its SIPI; a parked vCPU wakes for an NMI, never for an interrupt.
+ */
+static void test_hlt_irq_off_parks_a_vcpu_of_an_smp_guest(void **state)
+{
+    (void)state;
+    static struct vm pc;
+    struct vcpu *bsp = fake_vm_pc(&pc, "smp", 3);
+    assert_non_null(bsp);
+    struct vcpu *ap1 = &pc.vcpus[1], *ap2 = &pc.vcpus[2];
+    ap2->wait_for_sipi = true; /* never started */
+    fake_vmcs_set(VMCS_EXIT_INSTRUCTION_LEN, 1);
+    fake_vmcs_set(VMCS_GUEST_RFLAGS, RFLAGS_RESERVED1); /* IF = 0 */
+    fake_vcpu_exit(ap1, exit_handle_hlt);
+    assert_false(pc.g.ended);
+    assert_true(ap1->halted_irq_off);
+    vlapic_set_intr(ap1->lapic, 0x40, false);
+    assert_false(vcpu_wakeup_pending(ap1)); /* IF = 0: an interrupt does not end this HLT */
+    vlapic_nmi(ap1->lapic);
+    assert_true(vcpu_wakeup_pending(ap1));
+    fake_vmcs_set(VMCS_GUEST_RFLAGS, RFLAGS_RESERVED1);
+    fake_vcpu_exit(bsp, exit_handle_hlt);
+    assert_true(pc.g.ended); /* BSP and AP 1 parked, AP 2 never started: nothing can run */
+    assert_string_equal(pc.g.verdict, "halted");
 }
 
 /* ---- cache flushes ---- */
@@ -357,6 +388,7 @@ int main(void)
         cmocka_unit_test_setup(test_ept_misconfig, setup),
         cmocka_unit_test_setup(test_hlt_halts, setup),
         cmocka_unit_test_setup(test_hlt_with_queued_event_continues, setup),
+        cmocka_unit_test_setup(test_hlt_irq_off_parks_a_vcpu_of_an_smp_guest, setup),
         cmocka_unit_test_setup(test_invd_wbinvd_advance, setup),
         cmocka_unit_test_setup(test_vmx_instruction_ud, setup),
         cmocka_unit_test_setup(test_monitor_mwait_ud, setup),

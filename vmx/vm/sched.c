@@ -130,23 +130,24 @@ static void entry_instruction_failed(struct vm *vm, int status)
     guest_end(&vm->g, "killed(VM entry failed: VM-instruction error %s)", err);
 }
 
-static bool timed_out(struct vm *vm, uint64_t now)
-{
-    if (vm->timeout_tsc && now - vm->start_tsc >= vm->timeout_tsc) {
-        spin_lock(&vm->lock);
-        guest_end(&vm->g, "killed(timeout)");
-        spin_unlock(&vm->lock);
-        return true;
-    }
-    return false;
-}
-
 /* Its guest ended (on this CPU): the VM's other vCPUs leave guest mode now, wherever they run. */
 static void kick_siblings(struct vm *vm, const struct vcpu *v)
 {
     for (unsigned i = 0; i < vm->vcpu_count; i++)
         if (&vm->vcpus[i] != v)
             sched_kick_vcpu(&vm->vcpus[i]);
+}
+
+static bool timed_out(struct vm *vm, uint64_t now)
+{
+    if (vm->timeout_tsc && now - vm->start_tsc >= vm->timeout_tsc) {
+        spin_lock(&vm->lock);
+        guest_end(&vm->g, "killed(timeout)");
+        spin_unlock(&vm->lock);
+        kick_siblings(vm, 0);
+        return true;
+    }
+    return false;
 }
 
 /* What keeps a vCPU out of the guest: before its SIPI (vmx/vcpu/vcpu_startup.h), in HLT with
