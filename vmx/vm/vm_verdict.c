@@ -19,4 +19,10 @@ void vm_report(const struct vm *vm)
             log_info("  %s: exits %-28s %llu", vm->cfg.name, exit_reason_name(r),
                      (unsigned long long)n);
     }
+    /* Messages of the virtual PC that reached no vCPU (an IPI to an APIC ID nobody has, SMI and
+       ExtINT IPIs; IOAPIC SMI/INIT/ExtINT messages): harmless, but not silent. */
+    if (vm->platform == VM_PLATFORM_PC && (vm->dev.pc.ipis_dropped || vm->dev.pc.messages_dropped))
+        log_info("  %s: interrupt messages dropped: %llu IPIs, %llu IOAPIC messages", vm->cfg.name,
+                 (unsigned long long)vm->dev.pc.ipis_dropped,
+                 (unsigned long long)vm->dev.pc.messages_dropped);
 }
