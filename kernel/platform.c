@@ -1,3 +1,4 @@
+#include "kernel/smp.h"
 #include "kernel/platform.h"
 #include "kernel/console.h"
 #include "kernel/lib/hw.h"
@@ -56,6 +57,9 @@ _Noreturn void platform_end(bool ok)
 {
     static const char shutdown[] = "Shutdown";
     console_drain(); /* the emulator stops at once: let the UART send its last bytes */
+    /* Then no other CPU runs a guest any more (after the drain: one halted while holding the
+       console's lock would hold up the drain for ever). */
+    smp_stop_others();
     switch (platform) {
     case PLATFORM_BOCHS:
         for (const char *p = shutdown; *p; p++)

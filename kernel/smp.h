@@ -34,6 +34,12 @@ void smp_wait_aps_done(void);
 #define SMP_KICK_VECTOR  0xF2u
 #define SMP_TIMER_VECTOR 0xF1u /* this CPU's local APIC timer, armed only while it idles */
 void smp_kick(unsigned cpu);
+/* The machine stops (hv's end, a panic, an exception in hv): every other online CPU gets an NMI
+   and halts for good, wherever it is (in VMX non-root operation the NMI is an exit, and the
+   scheduler halts after it; in hv the NMI handler halts). Idempotent; returns at once. */
+void smp_stop_others(void);
+bool smp_stopping(void);
+
 /* Halts this CPU until its kick IPI or the TSC reaches `deadline` (the local APIC timer in
    TSC-deadline mode), with interrupts on only for the HLT. Without TSC-deadline mode it returns
    at once (the caller's loop polls). Call with the caller's "may I sleep" state published: an

@@ -211,3 +211,20 @@ void smp_idle_until(uint64_t deadline)
     __asm__ volatile("sti; hlt; cli" ::: "memory");
     lapic_timer_deadline(SMP_TIMER_VECTOR, 0);
 }
+
+static bool stopping;
+
+bool smp_stopping(void)
+{
+    return __atomic_load_n(&stopping, __ATOMIC_ACQUIRE);
+}
+
+void smp_stop_others(void)
+{
+    if (__atomic_exchange_n(&stopping, true, __ATOMIC_ACQ_REL))
+        return;
+    unsigned self = cpu_id();
+    for (unsigned id = 0; id < smp.online; id++)
+        if (id != self)
+            lapic_send(percpu_of(id)->apic_id, LAPIC_ICR_DM_NMI | LAPIC_ICR_ASSERT);
+}

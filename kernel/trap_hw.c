@@ -118,6 +118,8 @@ void trap_dispatch(struct trap_frame *f)
         lapic_eoi();
         return;
     }
+    if (f->vector == EXC_NMI && smp_stopping())
+        hw_halt_forever(); /* another CPU ends hv (smp_stop_others) */
     uint64_t cr2 = hw_read_cr2();
     const char *guard = stack_guard_find(cr2);
     /* Overflowing a stack faults on its guard page; pushing the #PF frame faults again: #DF. */

@@ -358,3 +358,15 @@ void smp_release_aps(smp_work_fn work)
 }
 
 void smp_wait_aps_done(void) {}
+
+bool fake_smp_stopping;
+
+bool smp_stopping(void)
+{
+    return fake_smp_stopping;
+}
+
+void smp_stop_others(void)
+{
+    fake_smp_stopping = true;
+}

@@ -1,6 +1,7 @@
 /* Handlers for the exits that need little decoding: events, HLT, cache flushes, VMX
    instructions, entry failures, EPT faults and the preemption timer. */
 #include "kernel/lapic.h"
+#include "kernel/lib/hw.h"
 #include "kernel/smp.h"
 #include "kernel/log.h"
 #include "kernel/lib/x86.h"
@@ -21,7 +22,10 @@ void exit_handle_exception_nmi(struct vcpu *v)
     unsigned vector = info & INTR_INFO_VECTOR_MASK;
     unsigned type = (info & INTR_INFO_TYPE_MASK) >> INTR_INFO_TYPE_SHIFT;
     if (type == INTR_TYPE_NMI) {
-        /* A host NMI arrived while the guest ran; nothing of hv's needs it. */
+        /* A host NMI arrived while the guest ran: another CPU stopping the machine
+           (kernel/smp.h), or none of hv's business. */
+        if (smp_stopping())
+            hw_halt_forever();
         log_warn("vm %s: host NMI during guest execution", v->guest->name);
         return;
     }
