@@ -11,7 +11,14 @@
 ;   storm     the BSP and the first AP send fixed IPIs to each other as fast as the ICR takes
 ;             them for STORM_TICKS (or `ticks=N`) TSC ticks, then print what they sent and got;
 ;   pingpong  the IPI round trip BSP -> AP -> BSP in TSC ticks, the median of PING_SAMPLES:
-;             `ipitest: ipi round trip median N ticks min=A max=B samples=S` (make bench).
+;             `ipitest: ipi round trip median N ticks min=A max=B samples=S` (make bench);
+;   shootdown the first AP spins in the guest (PAUSE, interrupts off) until released; once it
+;             says it spins, the BSP switches its own local APIC to x2APIC mode (WRMSR
+;             IA32_APIC_BASE with EXTD): hv unmaps the APIC-access page, which the AP's CPU may
+;             still cache, and shoots that CPU down while the AP is in guest mode (hv logs
+;             `ept: guest NAME: shootdown took N TSC ticks, 1 vCPU(s) ...`, make bench's
+;             figure). Then the BSP releases the AP and prints
+;             `ipitest: shootdown bsp in x2apic mode, ap released`, check `shootdown`.
 ; Every mode ends by ACPI S5 (the FADT's PM1a control port), which hv reports as exit(0); the
 ; e2e cases judge the PASS/FAIL lines. A guest that cannot go on (no MADT, an unexpected
 ; interrupt or exception on the BSP) prints why and halts with interrupts off: `halted`.
@@ -95,6 +102,9 @@
 %define PDE_UC            0x018       ; PWT | PCD: the MMIO above 0xFE000000 uncached
 %define CPUID_FEATURES    1
 %define CPUID_TSC_LEAF    0x15
+%define CPUID1_ECX_X2APIC 21          ; bit: x2APIC supported
+%define MSR_APIC_BASE     0x1B
+%define APIC_BASE_EXTD    (1 << 10)   ; x2APIC mode (with EN, bit 11, already set: xAPIC on)
 
 ; ---- the local APIC (SDM vol. 3 "Advanced Programmable Interrupt Controller") ----
 %define LAPIC_BASE        0xFEE00000
@@ -144,6 +154,7 @@
 %define CMD_NONE          0
 %define CMD_FIXED_TO_BSP  1
 %define CMD_STORM         2
+%define CMD_SPIN          3           ; spin in the guest until spin_release (shootdown mode)
 
 %define LSR_THRE          (1 << 5)
 %define LSR_TEMT          (1 << 6)    ; transmitter empty: the last byte is out
@@ -287,6 +298,9 @@ common64:
     mov rsi, mode_pingpong
     call cmdline_has
     jnz pingpong_mode
+    mov rsi, mode_shootdown
+    call cmdline_has
+    jnz shootdown_mode
     jmp test_mode
 
 bsp_id_too_big:
@@ -1055,6 +1069,61 @@ pingpong_mode:
     call check
     jmp finish
 
+; ---------------------------------------------------------------- shootdown mode
+; One EPT shootdown with the AP in guest mode on its CPU. hv maps its APIC-access page into the
+; guest's EPT while every vCPU uses the xAPIC; the first vCPU to leave xAPIC mode makes hv unmap
+; it, and a CPU running another vCPU of the guest may hold the old translation, so hv kicks it
+; out of guest mode and waits (vmx/vcpu/guest_ept.c). The AP spins with interrupts off, so
+; nothing but that kick makes it exit; the BSP switches only after the AP says it spins (else
+; hv would find it halted, not in guest mode, and make none exit: K = 0).
+shootdown_mode:
+    cmp dword [rel ncpus], 2
+    jb storm_mode.few
+    call start_aps
+    test eax, eax
+    jz storm_mode.noap
+    mov eax, CPUID_FEATURES
+    cpuid
+    bt ecx, CPUID1_ECX_X2APIC
+    mov rdi, why_no_x2apic
+    jnc .fail                               ; WRMSR with EXTD would #GP
+    call first_ap
+    mov r12d, eax
+    mov dword [mailbox + r12 * 4], CMD_SPIN
+    mov edi, r12d
+    mov esi, ICR_FIXED | ICR_ASSERT | VEC_KICK ; out of its HLT to read the mailbox
+    call send_ipi
+    lea rdi, [rel spin_ready]
+    mov esi, 1
+    mov rdx, [rel ticks_1s]
+    call wait_ge
+    mov rdi, why_mailbox
+    jz .fail
+    ; From here the BSP's xAPIC page is gone: no APIC MMIO (send_ipi, EOIs) and no interrupts.
+    cli
+    mov ecx, MSR_APIC_BASE
+    rdmsr
+    or eax, APIC_BASE_EXTD
+    wrmsr                                   ; hv's shootdown: before this vCPU's next entry
+    rdmsr
+    test eax, APIC_BASE_EXTD
+    mov rdi, why_x2apic
+    jz .fail
+    mov dword [rel spin_release], 1
+    lea rdi, [mailbox + r12 * 4]
+    call wait_zero                          ; the AP clears it when it left its loop
+    mov rdi, why_mailbox
+    jz .fail
+    call con_lock
+    mov rsi, msg_shootdown
+    call puts
+    call con_unlock
+    xor edi, edi
+.fail:
+    mov rsi, chk_shootdown
+    call check
+    jmp finish
+
 ; sort RSI: insertion sort of PING_SAMPLES unsigned qwords, ascending.
 sort:
     mov ecx, 1
@@ -1213,6 +1282,8 @@ ap_entry64:
     je .to_bsp
     cmp eax, CMD_STORM
     je .storm
+    cmp eax, CMD_SPIN
+    je .spin
     sti
     hlt
     jmp .idle
@@ -1227,6 +1298,15 @@ ap_entry64:
     mov edi, [rel bsp_id]
     call storm_send
     mov [rel storm_sent_ap], eax
+    mov dword [mailbox + rbx * 4], CMD_NONE
+    jmp .idle
+.spin:
+    ; Interrupts stay off (CLI above): in guest mode until released, bar hv's own exits.
+    mov dword [rel spin_ready], 1
+.spin_l:
+    pause
+    cmp dword [rel spin_release], 0
+    je .spin_l
     mov dword [mailbox + rbx * 4], CMD_NONE
     jmp .idle
 .bad_id:
@@ -1935,6 +2015,8 @@ idtr:
 
 mode_storm:         db "storm", 0
 mode_pingpong:      db "pingpong", 0
+mode_shootdown:     db "shootdown", 0
+msg_shootdown:      db "ipitest: shootdown bsp in x2apic mode, ap released", 10, 0
 kw_ticks:           db "ticks=", 0
 msg_prefix:         db "ipitest: ", 0
 msg_pass:           db "PASS ", 0
@@ -1976,6 +2058,9 @@ chk_nonexistent:    db "init-sipi-nonexistent", 0
 chk_storm_to_ap:    db "storm-bsp-to-ap", 0
 chk_storm_to_bsp:   db "storm-ap-to-bsp", 0
 chk_pingpong:       db "pingpong", 0
+chk_shootdown:      db "shootdown", 0
+why_no_x2apic:      db "CPUID.1:ECX.x2APIC is clear", 0
+why_x2apic:         db "IA32_APIC_BASE.EXTD did not stick", 0
 why_madt_few:       db "fewer than 2 enabled local APICs (run with vcpus=2..8)", 0
 why_madt_sum:       db "MADT checksum is not 0", 0
 why_madt_nobsp:     db "the BSP's APIC ID is not listed", 0
@@ -2030,6 +2115,8 @@ mailbox:        resd MAX_CPUS
 storm_partner:  resd 1
 storm_sent_bsp: resd 1
 storm_sent_ap:  resd 1
+spin_ready:     resd 1
+spin_release:   resd 1
 passed:         resd 1
 failed:         resd 1
 console_lock:   resd 1

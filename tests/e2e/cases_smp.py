@@ -11,7 +11,8 @@ The contract these cases hold hv to (besides the usual verdict lines):
 
 Guests: build/guests/cpuburn.elf (guests/smp/cpuburn.c: 25M DEC/JNZ iterations, prints
 `cpuburn: loops=L ticks=T`, its own TSC delta) and build/guests/ipitest.bzimage
-(guests/smp/ipitest.asm: MADT, INIT-SIPI-SIPI, fixed/broadcast/NMI/logical IPIs; `storm` mode).
+(guests/smp/ipitest.asm: MADT, INIT-SIPI-SIPI, fixed/broadcast/NMI/logical IPIs; `storm` and
+`shootdown` modes).
 
 Timing. Under Bochs the TSC counts emulated instructions (with several CPUs every CPU's TSC
 advances together, one tick per instruction each), so the ratios below do not depend on how
@@ -417,6 +418,17 @@ CASES = [
     # guest measuring IPI round trips (IPIs stay inside their guest).
     ipitest_case(2, 2),
     ipitest_case(4, 2, pingpong=True),
+    # ipitest's shootdown mode (make bench's EPT shootdown figure): the BSP leaves xAPIC mode
+    # while the AP spins in guest mode on the other CPU; hv unmaps the APIC-access page and
+    # makes that one vCPU exit.
+    Case("smp-ipitest-shootdown",
+         ["--emu=bochs", "--cpus=2", "%s::name=sd vcpus=2 cmdline=shootdown" % IPITEST], 0,
+         log=[r"^\[sd\] ipitest: shootdown bsp in x2apic mode, ap released$",
+              r"^\[sd\] ipitest: PASS shootdown$", r"^\[sd\] ipitest: 1 passed, 0 failed$",
+              r"(?:^|\] )ept: guest sd: shootdown took \d+ TSC ticks, 1 vCPU\(s\) in guest "
+              r"mode elsewhere made to exit$", verdict("sd", r"exit\(0\)"), vmx_root(2), END_OK],
+         not_log=NO_CRASH + [r"ipitest: FAIL", r"ipitest: unexpected vector"],
+         check=all_of(one_boot_one_end, vmx_root_once), timeout=SMP_TIMEOUT_S),
     # An IPI storm on CPU 0 does not slow a guest on CPU 1 (bound STORM_BOUND).
     Case("smp-ipi-storm-isolation", [], script=storm_isolation, timeout=2 * SMP_TIMEOUT_S),
     # The hostile suite spread over two CPUs: the same verdicts as on one.
