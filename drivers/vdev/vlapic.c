@@ -186,7 +186,10 @@ static void post(struct vlapic *a, unsigned vector, bool level)
         bit_clear(a->tmr, vector);
     changed_vector(a, APIC_OFF_IRR0, vector);
     changed_vector(a, APIC_OFF_TMR0, vector);
-    kick_if_pending(a);
+    /* Kicked even when the vector must wait (the same vector in service, a higher one, TPR):
+       its vCPU may share a CPU with the sender, and then runs only if kicked — its next EOI
+       is what makes the vector deliverable. */
+    kick(a);
 }
 
 /* An error (SDM APIC 10.5.3): latched for the next ESR write, and signalled through the LVT

@@ -53,5 +53,15 @@ struct guest {
    VM's lock held; the vCPUs it waits for leave guest mode without taking it. */
 void guest_ept_changed(struct guest *g);
 
+/* The vCPU must not be entered: its console ring could not take another exit's worth
+   (vmx/vcpu/guest_console.h). Read without the ring's lock, before every entry: the count only
+   shrinks behind the vCPU's back (the console service drains), so a stale value errs on the
+   side of waiting. */
+static inline bool guest_console_backlogged(const struct guest *g)
+{
+    const struct byte_ring *r = &g->console.out;
+    return r->size - __atomic_load_n(&r->count, __ATOMIC_RELAXED) < GUEST_CONSOLE_EXIT_MAX;
+}
+
 /* Records the verdict (first call wins) and marks the guest ended: "killed(...)", "exit(0)". */
 void guest_end(struct guest *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -15,7 +15,7 @@ void guest_console_init(struct guest *g)
     byte_ring_init(&c->out, c->ring, sizeof(c->ring));
     c->len = c->shown = 0;
     c->focused = false;
-    c->queued = 0;
+    c->queued = c->dropped = 0;
 }
 
 void guest_console_write(struct guest *g, const char *buf, size_t len)
@@ -24,16 +24,10 @@ void guest_console_write(struct guest *g, const char *buf, size_t len)
     /* Never more than the ring takes: the scheduler keeps GUEST_CONSOLE_EXIT_MAX free before
        every entry (guest_console_backlogged), so nothing is cut here. */
     spin_lock(&c->lock);
-    c->queued += byte_ring_put(&c->out, buf, len);
+    size_t taken = byte_ring_put(&c->out, buf, len);
+    c->queued += taken;
+    c->dropped += len - taken;
     spin_unlock(&c->lock);
-}
-
-bool guest_console_backlogged(struct guest *g)
-{
-    spin_lock(&g->console.lock);
-    bool full = byte_ring_room(&g->console.out) < GUEST_CONSOLE_EXIT_MAX;
-    spin_unlock(&g->console.lock);
-    return full;
 }
 
 /* Prints what of the line is not shown yet; line_end closes it. */

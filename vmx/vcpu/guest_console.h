@@ -41,14 +41,17 @@ struct guest_console {
     uint64_t partial_tsc;          /* when the first not yet shown character came */
     bool focused;                  /* has the console focus: partial lines are shown */
     uint64_t queued;               /* bytes the guest wrote in all */
+    uint64_t dropped; /* bytes that found the ring full: only when several vCPUs of the guest each
+                         write a whole exit's worth between two drains (the check before entry
+                         is per vCPU) */
     uint8_t ring[GUEST_CONSOLE_RING];
 };
 
 void guest_console_init(struct guest *g);
 /* Queues guest console bytes (during an exit: never waits, never prints). */
 void guest_console_write(struct guest *g, const char *buf, size_t len);
-/* The ring could not take another exit's worth: the guest's vCPUs must not run. */
-bool guest_console_backlogged(struct guest *g);
+/* guest_console_backlogged(g), whether the ring could not take another exit's worth: inline in
+   vmx/vcpu/guest.h (it reads g->console). */
 /* One turn of the console service: moves the guest's bytes into hv's console up to one whole
    line, while hv's console has room (console_guest_room); shows a focused guest's partial line
    older than partial_ticks. Returns whether bytes are still queued. */

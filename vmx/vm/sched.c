@@ -35,6 +35,7 @@ struct sched_cpu {
     struct vcpu *running; /* the vCPU whose slice runs now, or NULL */
     bool resched;         /* another vCPU of the queue has an event: end the slice (atomic) */
     bool entered;         /* a slice of this round entered a guest */
+    bool console_cpu;     /* CPU 0: it polls and serves the console */
     bool idle;            /* halted in smp_idle_until: a kick must send the IPI (atomic) */
     unsigned kicks;       /* kicks of this queue's vCPUs so far (atomic) */
 };
@@ -77,7 +78,7 @@ static uint64_t switch_xcr0(uint64_t loaded, uint64_t want)
 static void arm_preemption_timer(const struct sched_cpu *sc)
 {
     uint64_t span = sc->slice_tsc;
-    if (cpu_id() == 0 && sc->rx_poll_tsc < span) /* only CPU 0 polls the console */
+    if (sc->console_cpu && sc->rx_poll_tsc < span) /* only CPU 0 polls the console */
         span = sc->rx_poll_tsc;
     uint64_t ticks = span >> vmx_config.preemption_timer_shift;
     vmcs_write32(VMCS_PREEMPTION_TIMER_VALUE,
@@ -102,7 +103,7 @@ static void arm_preemption_timer_until(uint64_t now, uint64_t stop)
    (kernel/console.h). Only the keys: they are acted on between slices (vmx/vm/vm_console.c). */
 static void poll_console_input(struct sched_cpu *sc, uint64_t now)
 {
-    if (cpu_id() != 0 || now - sc->rx_polled < sc->rx_poll_tsc)
+    if (!sc->console_cpu || now - sc->rx_polled < sc->rx_poll_tsc)
         return;
     sc->rx_polled = now;
     if (console_poll_input())
@@ -138,12 +139,11 @@ static void kick_siblings(struct vm *vm, const struct vcpu *v)
             sched_kick_vcpu(&vm->vcpus[i]);
 }
 
+/* With the VM's lock held. */
 static bool timed_out(struct vm *vm, uint64_t now)
 {
     if (vm->timeout_tsc && now - vm->start_tsc >= vm->timeout_tsc) {
-        spin_lock(&vm->lock);
         guest_end(&vm->g, "killed(timeout)");
-        spin_unlock(&vm->lock);
         kick_siblings(vm, 0);
         return true;
     }
@@ -153,9 +153,11 @@ static bool timed_out(struct vm *vm, uint64_t now)
 /* What keeps a vCPU out of the guest: before its SIPI (vmx/vcpu/vcpu_startup.h), in HLT with
    nothing to deliver, or with a full console ring (vmx/vcpu/guest_console.h). Called with the
    VM's lock held. */
-static bool must_wait(struct vm *vm, struct vcpu *v, bool pc)
+static inline bool must_wait(struct vm *vm, struct vcpu *v, bool pc)
 {
-    return !vcpu_runnable(v) || (pc && waits_for_interrupt(v)) || guest_console_backlogged(&vm->g);
+    /* Only a virtual-PC vCPU can wait for a SIPI or an interrupt. */
+    return (pc && (!vcpu_runnable(v) || waits_for_interrupt(v))) ||
+           guest_console_backlogged(&vm->g);
 }
 
 /* The translations this CPU cached for the VM's EPT are stale when the EPT changed since the
@@ -169,9 +171,11 @@ static void flush_stale_ept(struct vcpu *v)
     }
 }
 
-/* One entry and its exit; the VM's lock is held around what the devices and handlers see.
-   Returns false when the slice must end. in_guest is set before the events are examined, so a
-   kicker who posts after that sees it and sends the IPI that makes the entry exit again. */
+/* One entry and its exit. Called and returns with the VM's lock held: it is held around what
+   the devices and handlers see, and let go only for the time in the guest (one lock round trip
+   per exit). Returns false when the slice must end. in_guest is set before the events are
+   examined, so a kicker who posts after that sees it and sends the IPI that makes the entry
+   exit again. */
 static bool enter_once(struct vm *vm, struct vcpu *v, struct sched_cpu *sc, uint64_t start,
                        uint64_t *xcr0)
 {
@@ -181,30 +185,26 @@ static bool enter_once(struct vm *vm, struct vcpu *v, struct sched_cpu *sc, uint
         __atomic_load_n(&sc->resched, __ATOMIC_ACQUIRE))
         return false;
     poll_console_input(sc, now);
-    spin_lock(&vm->lock);
     if (timers)
         vdev_timers_run(timers, now);
     /* An INIT or SIPI posted meanwhile is taken at the next slice's start, before the vCPU's
        FPU, MSR and debug state is loaded (an INIT resets them). */
-    if (vcpu_startup_pending(v) || must_wait(vm, v, timers != 0)) {
-        spin_unlock(&vm->lock);
+    if (vcpu_startup_pending(v) || must_wait(vm, v, timers != 0))
         return false;
-    }
     __atomic_store_n(&v->in_guest, true, __ATOMIC_SEQ_CST);
     vcpu_deliver_events(v);
-    bool ended = vm->g.ended;
-    spin_unlock(&vm->lock);
-    if (ended) {
+    if (vm->g.ended) {
         __atomic_store_n(&v->in_guest, false, __ATOMIC_RELEASE);
         return false;
     }
+    spin_unlock(&vm->lock);
     flush_stale_ept(v);
     if (!v->launched && !__atomic_exchange_n(&sys.first_entry_logged, true, __ATOMIC_RELAXED))
         boot_phase("first VM entry");
     if (timers) {
         uint64_t next = vdev_timers_next(timers), end = start + sc->slice_tsc;
         uint64_t poll = sc->rx_polled + sc->rx_poll_tsc;
-        if (cpu_id() == 0) /* only CPU 0 polls the console (poll_console_input) */
+        if (sc->console_cpu) /* only CPU 0 polls the console (poll_console_input) */
             end = end < poll ? end : poll;
         arm_preemption_timer_until(now, next < end ? next : end);
     }
@@ -221,13 +221,13 @@ static bool enter_once(struct vm *vm, struct vcpu *v, struct sched_cpu *sc, uint
         vcpu_exit_begin(v);
         exit_dispatch(v, vcpu_exit_reason(v));
     }
-    ended = vm->g.ended;
-    spin_unlock(&vm->lock);
-    if (ended)
+    if (vm->g.ended) {
         kick_siblings(vm, v);
-    /* A timer exit may be a device deadline or the console's poll: the next call's checks
-       decide whether the slice is over. */
-    return !ended && !guest_console_backlogged(&vm->g);
+        return false;
+    }
+    /* A timer exit may be a device deadline or the console's poll, and the exit may have
+       filled the console ring: the next call's checks decide whether the slice is over. */
+    return true;
 }
 
 /* One time slice of vCPU `arg` on this CPU's guest-run stack: entered until the slice is used
@@ -239,8 +239,8 @@ static void run_slice(void *arg)
     struct vm *vm = vm_of(v);
     struct sched_cpu *sc = this_cpu()->sched;
     uint64_t start = hw_rdtsc();
+    spin_lock(&vm->lock);
     if (vmx_ptrld(v->vmcs) != VMX_OK) {
-        spin_lock(&vm->lock);
         guest_end(&vm->g, "killed(VMPTRLD failed)");
         spin_unlock(&vm->lock);
         return;
@@ -249,14 +249,12 @@ static void run_slice(void *arg)
         vmcs_setup_host();
         v->host_state_cpu_set = true;
     }
-    spin_lock(&vm->lock);
     if (vm->platform == VM_PLATFORM_PC)
         vdev_timers_run(&vm->dev.timers, start); /* a halted vCPU may be due an interrupt */
     vcpu_take_startup(v); /* INIT/SIPI another vCPU posted, with the VMCS current */
-    bool wait = must_wait(vm, v, vm->platform == VM_PLATFORM_PC);
-    spin_unlock(&vm->lock);
-    if (wait) {
+    if (must_wait(vm, v, vm->platform == VM_PLATFORM_PC)) {
         timed_out(vm, start);
+        spin_unlock(&vm->lock);
         return;
     }
     __atomic_store_n(&sc->resched, false, __ATOMIC_RELEASE);
@@ -269,6 +267,7 @@ static void run_slice(void *arg)
     uint64_t host_xcr0 = fpu_host_xcr0(), xcr0 = host_xcr0;
     while (enter_once(vm, v, sc, start, &xcr0))
         ;
+    spin_unlock(&vm->lock);
     sc->running = 0;
     __atomic_add_fetch(&vm->tsc_used, hw_rdtsc() - start, __ATOMIC_RELAXED);
     switch_xcr0(xcr0, host_xcr0);
@@ -335,6 +334,7 @@ static void init_cpu(struct sched_cpu *sc, const struct sched_config *cfg)
     sc->rx_poll_idle = sc->rx_poll_tsc = tsc_per_us * CONSOLE_RX_POLL_US;
     sc->rx_poll_busy = tsc_per_us * CONSOLE_RX_POLL_BUSY_US;
     sc->rx_busy_tsc = tsc_per_us * 1000 * CONSOLE_RX_BUSY_MS;
+    sc->console_cpu = cpu_id() == 0;
     this_cpu()->sched = sc;
 }
 

@@ -19,6 +19,9 @@ void vm_report(const struct vm *vm)
             log_info("  %s: exits %-28s %llu", vm->cfg.name, exit_reason_name(r),
                      (unsigned long long)n);
     }
+    if (vm->g.console.dropped)
+        log_info("  %s: console bytes dropped (ring full): %llu", vm->cfg.name,
+                 (unsigned long long)vm->g.console.dropped);
     /* Messages of the virtual PC that reached no vCPU (an IPI to an APIC ID nobody has, SMI and
        ExtINT IPIs; IOAPIC SMI/INIT/ExtINT messages): harmless, but not silent. */
     if (vm->platform == VM_PLATFORM_PC && (vm->dev.pc.ipis_dropped || vm->dev.pc.messages_dropped))
