@@ -316,7 +316,7 @@ static void retire(struct vcpu *v)
 /* CPU 0 also serves the console between slices (vmx/vm/vm_console.h). */
 static void serve_console(struct sched_cpu *sc)
 {
-    if (cpu_id() != 0)
+    if (!sc->console_cpu)
         return;
     uint64_t now = hw_rdtsc();
     poll_console_input(sc, now);
@@ -345,7 +345,7 @@ static void init_cpu(struct sched_cpu *sc, const struct sched_config *cfg)
 static uint64_t idle_deadline(const struct sched_cpu *sc, uint64_t now)
 {
     uint64_t until = now + sys.cfg.tsc_hz / 1000000 * SCHED_IDLE_MAX_US;
-    if (cpu_id() == 0) {
+    if (sc->console_cpu) {
         uint64_t console =
             now + (sys.console.period_ticks < sc->rx_poll_tsc ? sys.console.period_ticks
                                                               : sc->rx_poll_tsc);
