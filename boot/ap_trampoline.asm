@@ -6,14 +6,8 @@
 ; first 4 GiB, the copy included), jumps to ap_entry64 in hv's image, which switches to hv's own
 ; page tables and stack and calls ap_main. The mailbox at the copy's end carries what the BSP
 ; filled in for this AP; the BSP starts one AP at a time.
-%define AP_TRAMPOLINE_PA 0x8000
-%define CR0_PE      (1 << 0)
-%define CR0_WP      (1 << 16)
-%define CR0_PG      (1 << 31)
-%define CR4_PAE     (1 << 5)
-%define MSR_EFER    0xC0000080
-%define EFER_LME    (1 << 8)
-%define EFER_NXE    (1 << 11)
+%include "boot/long_mode.inc"
+%define AP_TRAMPOLINE_PA 0x8000 ; kernel/smp_hw.c
 %define SEL_CODE32  0x08
 %define SEL_DATA    0x10
 %define SEL_CODE64  0x18

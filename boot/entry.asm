@@ -2,17 +2,11 @@
 ; EAX = boot-loader magic, EBX = physical address of the boot information.
 ; We check the CPU, build boot page tables, enter long mode and call kmain(mbi, magic).
 %include "boot/multiboot2.inc"
+%include "boot/long_mode.inc"
 
 %define COM1                0x3F8
 %define BOCHS_E9            0xE9
 %define BOCHS_SHUTDOWN      0x8900
-%define CR0_PE              (1 << 0)
-%define CR0_WP              (1 << 16)
-%define CR0_PG              (1 << 31)
-%define CR4_PAE             (1 << 5)
-%define MSR_EFER            0xC0000080
-%define EFER_LME            (1 << 8)
-%define EFER_NXE            (1 << 11)
 %define EFLAGS_ID           (1 << 21)
 %define CPUID_EXT_FEATURES  0x80000001
 %define CPUID_EXT_LM        (1 << 29)
